@@ -1,0 +1,4 @@
+"""API routes of the billing service."""
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Shared pieces of the shop's services.
+
+Projects import from here; nothing here imports a project.
+"""

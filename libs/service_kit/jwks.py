@@ -1,0 +1,153 @@
+"""Publishing our public keys, and fetching a peer's.
+
+``jwks_view`` serves ``/.well-known/jwks.json``: public keys only. ``RemoteKeySet`` is a peer's
+published keys, fetched from a URL fixed in our own settings (never from a token), cached, and
+refetched when a token names an unknown ``kid``, at most once per ``refetch_interval``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.http import JsonResponse
+from django.views.decorators.http import require_GET
+
+from .keys import KID_PATTERN, own_key_ring
+
+logger = logging.getLogger(__name__)
+
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+@require_GET
+def jwks_view(request) -> JsonResponse:
+    response = JsonResponse(own_key_ring().jwks())
+    response["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+class KeySetError(Exception):
+    """A peer's key could not be had."""
+
+
+class UnknownKeyError(KeySetError):
+    """The peer does not publish a key with that ``kid``."""
+
+
+class KeySetUnavailable(KeySetError):
+    """The peer's JWKS could not be fetched or read."""
+
+
+def _decode_b64url(value: str) -> bytes:
+    padded = value + "=" * (-len(value) % 4)
+    return base64.urlsafe_b64decode(padded.encode("ascii"))
+
+
+def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
+    """The Ed25519 signing keys of a JWKS document, by ``kid``; anything else is ignored."""
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise KeySetUnavailable("JWKS document has no 'keys' list")
+    keys: dict[str, Ed25519PublicKey] = {}
+    for jwk in document["keys"]:
+        if not isinstance(jwk, dict):
+            continue
+        kid, x = jwk.get("kid"), jwk.get("x")
+        if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            continue
+        if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid) or not isinstance(x, str):
+            continue
+        if jwk.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[kid] = Ed25519PublicKey.from_public_bytes(_decode_b64url(x))
+        except (ValueError, binascii.Error):
+            continue
+    return keys
+
+
+class RemoteKeySet:
+    """A peer's public keys. ``get`` is a lock-free dict lookup once the key is known."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        refetch_interval: float = 30.0,
+        failure_backoff: float = 1.0,
+        timeout: tuple[float, float] = (1.0, 2.0),
+    ) -> None:
+        self.url = url
+        self.refetch_interval = refetch_interval
+        self.failure_backoff = failure_backoff
+        self.timeout = timeout
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._lock = threading.Lock()
+        self._fetched_at: float | None = None
+        self._failed_at: float | None = None
+
+    def get(self, kid: str) -> Ed25519PublicKey:
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            key = self._keys.get(kid)  # another thread may have just fetched it
+            if key is not None:
+                return key
+            now = time.monotonic()
+            if self._fetched_at is not None and now - self._fetched_at < self.refetch_interval:
+                raise UnknownKeyError(f"no key {kid!r} at {self.url} (refetch rate-limited)")
+            if self._failed_at is not None and now - self._failed_at < self.failure_backoff:
+                raise KeySetUnavailable(f"{self.url} failed moments ago")
+            try:
+                self._keys = self._fetch()
+            except KeySetUnavailable:
+                self._failed_at = now
+                raise
+            self._fetched_at = now
+            self._failed_at = None
+            key = self._keys.get(kid)
+        if key is None:
+            raise UnknownKeyError(f"no key {kid!r} at {self.url}")
+        return key
+
+    def _fetch(self) -> dict[str, Ed25519PublicKey]:
+        logger.info("fetching JWKS from %s", self.url)
+        try:
+            response = requests.get(self.url, timeout=self.timeout, allow_redirects=False)
+            response.raise_for_status()
+            document = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise KeySetUnavailable(f"cannot fetch {self.url}: {exc}") from exc
+        return parse_jwks(document)
+
+
+_key_sets: dict[str, RemoteKeySet] = {}
+_key_sets_lock = threading.Lock()
+
+
+def jwks_url(service: str) -> str:
+    """Where ``service`` publishes its keys: its ``*_SERVICE_URL`` plus the well-known path."""
+    from django.conf import settings
+
+    overrides = getattr(settings, "JWKS_URLS", {}) or {}
+    return overrides.get(service) or settings.SERVICE_URLS[service] + JWKS_PATH
+
+
+def remote_key_set(service: str) -> RemoteKeySet:
+    """The shared, cached key set of a peer service."""
+    url = jwks_url(service)
+    key_set = _key_sets.get(url)
+    if key_set is None:
+        with _key_sets_lock:
+            key_set = _key_sets.setdefault(url, RemoteKeySet(url))
+    return key_set
+
+
+def clear_remote_key_sets() -> None:
+    with _key_sets_lock:
+        _key_sets.clear()

@@ -1,0 +1,231 @@
+"""A service's own Ed25519 signing keys.
+
+Keys live as PEM files under ``<keys dir>/<service>/<kid>.pem`` (mode 0600), created by
+``python manage_all.py keys``; or one key comes from ``MS_SIGNING_KEY`` (PEM text) or
+``MS_SIGNING_KEY_FILE``. The newest key signs. A key that a newer one replaced stays published
+for ``RETENTION_SECONDS`` so that tokens it signed can still be verified until they expire.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_KEY_FILE = re.compile(r"(?P<kid>(?P<service>[a-z]+)-(?P<created>\d{10})-[0-9a-f]{8})\.pem")
+
+# A superseded key must outlive every token it signed: the longest lifetime (300 s) plus
+# clock leeway, rounded up generously.
+RETENTION_SECONDS = 600
+
+
+class KeyConfigurationError(Exception):
+    """The service has no usable signing key."""
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    private_key: Ed25519PrivateKey = field(repr=False)
+    created_at: int
+
+    @cached_property
+    def public_key(self) -> Ed25519PublicKey:
+        return self.private_key.public_key()
+
+    @cached_property
+    def public_bytes(self) -> bytes:
+        return self.public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @cached_property
+    def private_pem(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def public_jwk(self) -> dict[str, str]:
+        return {
+            "kty": "OKP",
+            "crv": "Ed25519",
+            "x": b64url(self.public_bytes),
+            "kid": self.kid,
+            "alg": "EdDSA",
+            "use": "sig",
+        }
+
+
+def thumbprint(public_key: Ed25519PublicKey) -> str:
+    """RFC 7638 JWK thumbprint of an Ed25519 public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}, separators=(",", ":"))
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The keys of one service, newest last."""
+
+    service: str
+    keys: tuple[SigningKey, ...]
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise KeyConfigurationError(
+                f"no signing key for service {self.service!r}: run `python manage_all.py keys` "
+                "or set MS_SIGNING_KEY"
+            )
+
+    @property
+    def signing_key(self) -> SigningKey:
+        return self.keys[-1]
+
+    def published_keys(self, now: float | None = None) -> list[SigningKey]:
+        now = time.time() if now is None else now
+        published = []
+        for key, successor in zip(self.keys, self.keys[1:] + (None,)):
+            if successor is None or now - successor.created_at < RETENTION_SECONDS:
+                published.append(key)
+        return published
+
+    def jwks(self, now: float | None = None) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [key.public_jwk() for key in self.published_keys(now)]}
+
+
+def default_keys_dir() -> Path:
+    configured = os.environ.get("MS_KEYS_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / ".keys"
+
+
+def _load_pem(data: bytes, source: str) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyConfigurationError(f"{source} is not an unencrypted PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyConfigurationError(f"{source} is not an Ed25519 key")
+    return key
+
+
+def _key_from_pem(service: str, data: bytes, source: str) -> SigningKey:
+    private_key = _load_pem(data, source)
+    kid = f"{service}-{thumbprint(private_key.public_key())[:16]}"
+    return SigningKey(kid=kid, private_key=private_key, created_at=0)
+
+
+def load_key_ring(service: str, keys_dir: Path | None = None) -> KeyRing:
+    """Keys from ``MS_SIGNING_KEY``/``MS_SIGNING_KEY_FILE`` if set, else from the keys directory."""
+    pem = os.environ.get("MS_SIGNING_KEY")
+    if pem:
+        return KeyRing(service, (_key_from_pem(service, pem.encode(), "MS_SIGNING_KEY"),))
+    pem_file = os.environ.get("MS_SIGNING_KEY_FILE")
+    if pem_file:
+        return KeyRing(service, (_key_from_pem(service, Path(pem_file).read_bytes(), pem_file),))
+
+    directory = (keys_dir or default_keys_dir()) / service
+    keys = []
+    if directory.is_dir():
+        for path in directory.iterdir():
+            match = _KEY_FILE.fullmatch(path.name)
+            if match and match["service"] == service:
+                keys.append(
+                    SigningKey(
+                        kid=match["kid"],
+                        private_key=_load_pem(path.read_bytes(), str(path)),
+                        created_at=int(match["created"]),
+                    )
+                )
+    keys.sort(key=lambda k: (k.created_at, k.kid))
+    return KeyRing(service, tuple(keys))
+
+
+def create_key(service: str, keys_dir: Path | None = None) -> SigningKey:
+    """Create a new key, which becomes the service's signing key."""
+    directory = (keys_dir or default_keys_dir()) / service
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    created_at = int(time.time())
+    kid = f"{service}-{created_at}-{secrets.token_hex(4)}"
+    key = SigningKey(kid=kid, private_key=Ed25519PrivateKey.generate(), created_at=created_at)
+    path = directory / f"{kid}.pem"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key.private_pem)
+    return key
+
+
+def ensure_key(service: str, keys_dir: Path | None = None) -> SigningKey | None:
+    """Create a key only if the service has none. Returns the new key, or None."""
+    try:
+        load_key_ring(service, keys_dir)
+    except KeyConfigurationError:
+        return create_key(service, keys_dir)
+    return None
+
+
+class _CachedKeyRing:
+    """The process's own key ring, re-read when the keys directory changes (rotation)."""
+
+    check_interval = 5.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ring: KeyRing | None = None
+        self._service: str | None = None
+        self._stamp: float | None = None
+        self._checked_at = 0.0
+
+    def _dir_stamp(self, service: str) -> float | None:
+        try:
+            return (default_keys_dir() / service).stat().st_mtime
+        except OSError:
+            return None
+
+    def get(self, service: str) -> KeyRing:
+        now = time.monotonic()
+        ring = self._ring
+        if ring is not None and self._service == service and now - self._checked_at < self.check_interval:
+            return ring
+        with self._lock:
+            stamp = self._dir_stamp(service)
+            if self._ring is None or self._service != service or stamp != self._stamp:
+                self._ring = load_key_ring(service)
+                self._service = service
+                self._stamp = stamp
+            self._checked_at = now
+            return self._ring
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ring = None
+
+
+_own_key_ring = _CachedKeyRing()
+
+
+def own_key_ring() -> KeyRing:
+    """The key ring of the service this process runs (``settings.SERVICE_NAME``)."""
+    from django.conf import settings
+
+    return _own_key_ring.get(settings.SERVICE_NAME)
+
+
+def clear_key_cache() -> None:
+    _own_key_ring.clear()

@@ -1,0 +1,3 @@
+from service_kit.urls import common_urlpatterns
+
+urlpatterns = [*common_urlpatterns()]

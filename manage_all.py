@@ -1,0 +1,185 @@
+#!/usr/bin/env python
+"""Run Django management commands across the shop's three projects, and start them together.
+
+    python manage_all.py migrate                    # manage.py migrate in user, product, billing
+    python manage_all.py product createsuperuser    # in one project
+    python manage_all.py up                         # keys, migrate, demo data, run all three
+    python manage_all.py keys [--rotate SERVICE]    # dev signing keys under .keys/
+    python manage_all.py ms-token --from billing --to product --scope products:read \\
+        --method GET --path /api/products/          # one X-MS-TOKEN, for curl
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parent
+SERVICES = ("user", "product", "billing")
+DEFAULT_URLS = {
+    "user": "http://127.0.0.1:8001",
+    "product": "http://127.0.0.1:8002",
+    "billing": "http://127.0.0.1:8003",
+}
+COLORS = {"user": "\033[36m", "product": "\033[35m", "billing": "\033[33m"}
+RESET = "\033[0m"
+
+
+def _reexec_in_venv() -> None:
+    """Use the repo's .venv when run with another interpreter, so `python manage_all.py` just works."""
+    venv_python = REPO / ".venv" / "bin" / "python"
+    if venv_python.exists() and Path(sys.prefix).resolve() != (REPO / ".venv").resolve():
+        os.execv(str(venv_python), [str(venv_python), __file__, *sys.argv[1:]])
+
+
+def project_dir(service: str) -> Path:
+    return REPO / f"{service}_project"
+
+
+def service_url(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_SERVICE_URL", DEFAULT_URLS[service]).rstrip("/")
+
+
+def manage(service: str, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    command = [sys.executable, "manage.py", *args]
+    result = subprocess.run(command, cwd=project_dir(service), **kwargs)
+    if check and result.returncode != 0:
+        sys.exit(f"{service}: `manage.py {' '.join(args)}` failed with exit code {result.returncode}")
+    return result
+
+
+def has_command(service: str, name: str) -> bool:
+    return any(project_dir(service).glob(f"*/management/commands/{name}.py"))
+
+
+def cmd_keys(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="manage_all.py keys", description="Create missing signing keys.")
+    parser.add_argument("--rotate", choices=SERVICES, help="add a new current key for SERVICE")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO / "libs"))
+    from service_kit.keys import create_key, ensure_key
+
+    for service in SERVICES:
+        created = ensure_key(service)
+        if created:
+            print(f"{service}: created signing key {created.kid}")
+    if args.rotate:
+        key = create_key(args.rotate)
+        print(f"{args.rotate}: new signing key {key.kid}; older keys stay published until their tokens expire")
+    return 0
+
+
+def cmd_ms_token(argv: list[str]) -> int:
+    """Delegates to the `ms_token` command of the issuing project, which holds its key."""
+    try:
+        issuer = argv[argv.index("--from") + 1]
+    except (ValueError, IndexError):
+        sys.exit("ms-token: --from SERVICE is required")
+    if issuer not in SERVICES:
+        sys.exit(f"ms-token: --from must be one of {', '.join(SERVICES)}")
+    return manage(issuer, "ms_token", *argv, check=False).returncode
+
+
+def _pump(service: str, stream) -> None:
+    prefix = f"{COLORS[service]}{service:>7} |{RESET} " if sys.stdout.isatty() else f"{service:>7} | "
+    for line in iter(stream.readline, b""):
+        sys.stdout.write(prefix + line.decode(errors="replace"))
+        sys.stdout.flush()
+
+
+def _stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 8
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def cmd_up(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="manage_all.py up", description="Prepare and run all three services.")
+    parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
+    args = parser.parse_args(argv)
+
+    cmd_keys([])
+    for service in SERVICES:
+        print(f"==> {service}: migrate")
+        manage(service, "migrate", "--noinput", "-v", "0")
+    if not args.no_seed:
+        for service in SERVICES:
+            if has_command(service, "seed_demo"):
+                manage(service, "seed_demo")
+
+    processes: dict[str, subprocess.Popen] = {}
+    stopping = threading.Event()
+
+    def on_signal(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for service in SERVICES:
+            address = urlsplit(service_url(service))
+            bind = f"{address.hostname}:{address.port or 80}"
+            processes[service] = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", bind],
+                cwd=project_dir(service),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: we stop it (and its reloader) whole
+            )
+            threading.Thread(target=_pump, args=(service, processes[service].stdout), daemon=True).start()
+        print("\nServices:")
+        for service in SERVICES:
+            print(f"  {service:<8} {service_url(service)}/api/   admin: {service_url(service)}/admin/")
+        print("Ctrl-C stops all three.\n")
+        while not stopping.is_set():
+            for service, process in processes.items():
+                if process.poll() is not None:
+                    print(f"{service} exited with code {process.returncode}; stopping the others")
+                    stopping.set()
+            stopping.wait(0.5)
+    finally:
+        _stop(processes)
+        print("all services stopped")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "up":
+        return cmd_up(rest)
+    if command == "keys":
+        return cmd_keys(rest)
+    if command == "ms-token":
+        return cmd_ms_token(rest)
+    if command in SERVICES:
+        if not rest:
+            sys.exit(f"usage: manage_all.py {command} <manage.py command> [args]")
+        return manage(command, *rest, check=False).returncode
+    for service in SERVICES:
+        print(f"==> {service}: manage.py {' '.join(argv)}", flush=True)
+        manage(service, *argv)
+    return 0
+
+
+if __name__ == "__main__":
+    _reexec_in_venv()
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,4 @@
+"""API routes of the product service."""
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from service_kit.urls import common_urlpatterns
+from service_kit.views import api_root_view
+
+handler400 = "service_kit.errors.bad_request"
+handler403 = "service_kit.errors.permission_denied"
+handler404 = "service_kit.errors.not_found"
+handler500 = "service_kit.errors.server_error"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api_root_view({"schema": "schema", "docs": "swagger-ui"}), name="api-root"),
+    path("", include("accounts.urls")),
+    *common_urlpatterns(),
+]
