@@ -6,6 +6,7 @@ so the three projects agree on errors, logging, authentication and database hand
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
                 "service_kit.ms_token.authentication.MSTokenAuthentication",
                 "rest_framework.authentication.SessionAuthentication",
             ],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+            "DEFAULT_PERMISSION_CLASSES": ["service_kit.permissions.IsEndUser"],
             "DEFAULT_RENDERER_CLASSES": [
                 "rest_framework.renderers.JSONRenderer",
                 "rest_framework.renderers.BrowsableAPIRenderer",
@@ -177,6 +178,17 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "service_kit.errors.exception_handler",
             "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min")},
+        },
+        "SIMPLE_JWT": {
+            "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+            "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+            "ROTATE_REFRESH_TOKENS": True,
+            "BLACKLIST_AFTER_ROTATION": True,
+            "ALGORITHM": "EdDSA",
+            "ISSUER": "user",
+            "AUDIENCE": "shop",
+            "LEEWAY": 5,
+            "AUTH_TOKEN_CLASSES": ("service_kit.user_auth.UserAccessToken",),
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": f"{service} service",

@@ -115,6 +115,12 @@ class RemoteKeySet:
             raise UnknownKeyError(f"no key {kid!r} at {self.url}")
         return key
 
+    def set_keys(self, keys: dict[str, Ed25519PublicKey]) -> None:
+        """Install keys as if just fetched (for tests that run no peer)."""
+        with self._lock:
+            self._keys = dict(keys)
+            self._fetched_at = time.monotonic()
+
     def _fetch(self) -> dict[str, Ed25519PublicKey]:
         logger.info("fetching JWKS from %s", self.url)
         try:

@@ -1,6 +1,87 @@
-"""STUB (to be built in issue 2): end-user bearer tokens issued by the user service."""
+"""End-user bearer tokens: issued by the user service, verified by every service.
+
+The user service signs access and refresh tokens (djangorestframework-simplejwt) with its own
+Ed25519 key (``EdDSA``), naming the key in the ``kid`` header. Product and billing verify them
+statelessly with the keys the user service publishes at ``/.well-known/jwks.json``: they keep no
+user table and share no secret with it.
+
+    SIMPLE_JWT = {..., "AUTH_TOKEN_CLASSES": ("service_kit.user_auth.UserAccessToken",)}
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jwt
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from .errors import ServiceUnavailable
+from .jwks import KeySetUnavailable, UnknownKeyError, remote_key_set
+from .keys import KID_PATTERN, SigningKey, own_key_ring
+
+USER_TOKEN_ISSUER = "user"
+USER_TOKEN_AUDIENCE = "shop"
+USER_TOKEN_ALGORITHM = "EdDSA"
+USER_TOKEN_TYPE = "JWT"
+
+
+class UserTokenBackend(TokenBackend):
+    """simplejwt's backend with keys chosen by ``kid``: our own ring in the user service, the
+    user service's published keys everywhere else."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            USER_TOKEN_ALGORITHM, audience=USER_TOKEN_AUDIENCE, issuer=USER_TOKEN_ISSUER, leeway=5
+        )
+
+    def encode_with(self, payload: dict[str, Any], key: SigningKey) -> str:
+        claims = {**payload, "aud": USER_TOKEN_AUDIENCE, "iss": USER_TOKEN_ISSUER}
+        return jwt.encode(
+            claims,
+            key.private_key,
+            algorithm=USER_TOKEN_ALGORITHM,
+            headers={"kid": key.kid, "typ": USER_TOKEN_TYPE},
+        )
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        return self.encode_with(payload, own_key_ring().signing_key)
+
+    def get_verifying_key(self, token: Any) -> Any:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        kid = header.get("kid")
+        if header.get("typ") != USER_TOKEN_TYPE or not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+            raise TokenBackendError("Token is invalid")
+        from django.conf import settings
+
+        if settings.SERVICE_NAME == USER_TOKEN_ISSUER:
+            for key in own_key_ring().published_keys():
+                if key.kid == kid:
+                    return key.public_key
+            raise TokenBackendError("Token is invalid")
+        try:
+            return remote_key_set(USER_TOKEN_ISSUER).get(kid)
+        except UnknownKeyError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        except KeySetUnavailable as exc:
+            raise ServiceUnavailable("The user service's keys cannot be fetched.") from exc
+
+
+user_token_backend = UserTokenBackend()
+
+
+class UserAccessToken(AccessToken):
+    _token_backend = user_token_backend
+
+
+class UserRefreshToken(RefreshToken):
+    _token_backend = user_token_backend
+    access_token_class = UserAccessToken
 
 
 class UserTokenAuthentication(JWTStatelessUserAuthentication):
-    pass
+    """``Authorization: Bearer <access>``, verified without a user table (``TokenUser``)."""

@@ -1,0 +1,43 @@
+"""What a service caller may do: the callee's view names the scopes it needs."""
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission
+
+from .principal import ServicePrincipal
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    default_detail = "The service token does not carry the scope this call needs."
+    default_code = "insufficient_scope"
+
+
+def required_scopes_for(view, method: str) -> frozenset[str]:
+    """``view.required_scopes``: a list for every method, or a dict by method (``"*"`` for any)."""
+    required = getattr(view, "required_scopes", None) or ()
+    if isinstance(required, dict):
+        required = required.get(method, required.get("*", ()))
+    return frozenset(required)
+
+
+class HasServiceScope(BasePermission):
+    """Admits a verified service caller whose token carries every scope the view requires.
+
+    A view that names no scope for the method admits no service. A service without the scope is
+    refused with 403 ``insufficient_scope`` (raised, so that it wins inside ``A | B``).
+    """
+
+    def has_permission(self, request, view) -> bool:
+        principal = request.user
+        if not isinstance(principal, ServicePrincipal):
+            return False
+        needed = required_scopes_for(view, request.method)
+        if not needed:
+            return False
+        missing = needed - principal.scopes
+        if missing:
+            raise InsufficientScope(
+                f"This call needs scope {' '.join(sorted(missing))}; the token carries "
+                f"{' '.join(sorted(principal.scopes)) or 'none'}."
+            )
+        return True
