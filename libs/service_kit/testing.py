@@ -39,3 +39,188 @@ def make_user_token(*, user_id: int, username: str = "alice", is_staff: bool = F
     token["username"] = username
     token["is_staff"] = is_staff
     return user_token_backend.encode_with(token.payload, load_key_ring("user").signing_key)
+
+
+# --- Real services as subprocesses -------------------------------------------------------------
+
+REPO_DIR = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:
+    """A new, empty database for a service started by a test.
+
+    PostgreSQL when ``<SERVICE>_DATABASE_URL`` names it (CI): a database called ``name`` on the
+    same server, dropped and created anew. Otherwise a SQLite file under ``tmp_dir``.
+    """
+    import dj_database_url
+
+    base = os.environ.get(f"{service.upper()}_DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{tmp_dir / f'{name}.sqlite3'}"
+    import psycopg
+    from psycopg import sql
+
+    config = dj_database_url.parse(base)
+    admin = psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"] or "postgres",
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+    )
+    with admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    user = config["USER"] or "postgres"
+    auth = f"{user}:{config['PASSWORD']}@" if config["PASSWORD"] else f"{user}@"
+    return f"postgres://{auth}{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
+
+
+class ServiceProcess:
+    """One of our services running in a subprocess on 127.0.0.1, as a deployment would run it.
+
+    ``server`` is ``"gunicorn"`` (workers and threads, keep-alive) or ``"runserver"``.
+    The environment is the caller's plus ``env``; the service's database is ``database_url``.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        port: int,
+        database_url: str,
+        env: dict[str, str] | None = None,
+        server: str = "gunicorn",
+        workers: int = 2,
+        threads: int = 4,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.service = service
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.project_dir = REPO_DIR / f"{service}_project"
+        self.server = server
+        self.workers = workers
+        self.threads = threads
+        self.env = {
+            **os.environ,
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": "test-only-secret-key-for-subprocess-services",
+            f"{service.upper()}_DATABASE_URL": database_url,
+            f"{service.upper()}_SERVICE_URL": self.url,
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
+        self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"{service}-{port}.log"
+        self.process = None
+
+    def _manage(self, *args: str) -> None:
+        import subprocess
+        import sys
+
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.project_dir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{self.service}: manage.py {' '.join(args)} failed:\n{result.stderr}")
+
+    def migrate(self) -> "ServiceProcess":
+        self._manage("migrate", "--noinput", "-v", "0")
+        return self
+
+    def command(self) -> list[str]:
+        import sys
+
+        if self.server == "runserver":
+            return [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"]
+        return [
+            sys.executable, "-m", "gunicorn", f"{self.service}_site.wsgi:application",
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers),
+            "--threads", str(self.threads),
+            "--graceful-timeout", "3",
+            "--timeout", "30",
+            "--keep-alive", "30",
+        ]
+
+    def start(self, *, ready_timeout: float = 30.0) -> "ServiceProcess":
+        import subprocess
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=self.project_dir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        self.wait_healthy(ready_timeout)
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        """Poll /healthz until it answers (a readiness wait, bounded, not a lock)."""
+        import time
+
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.service} exited early:\n{self.log_tail()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.service} did not become healthy in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, sig: int | None = None) -> None:
+        import signal
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        try:
+            os.killpg(self.process.pid, sig or signal.SIGTERM)
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """Die abruptly, as a crashed host would."""
+        import signal
+
+        self.stop(signal.SIGKILL)
+
+    def __enter__(self) -> "ServiceProcess":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
