@@ -1,4 +1,9 @@
 """API routes of the product service."""
 from django.urls import path
 
-urlpatterns: list = []
+from .views import ProductDetailView, ProductListView
+
+urlpatterns: list = [
+    path("api/products/", ProductListView.as_view(), name="product-list"),
+    path("api/products/<int:pk>/", ProductDetailView.as_view(), name="product-detail"),
+]

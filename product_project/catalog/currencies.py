@@ -1,0 +1,24 @@
+"""ISO 4217 codes a product may be priced in.
+
+The circulating currencies of ISO 4217 (list one, as amended to 2025). Fund codes, precious
+metals, bond units and the testing / "no currency" codes (XTS, XXX) are left out: nobody buys a
+product priced in them.
+"""
+from __future__ import annotations
+
+DEFAULT_CURRENCY = "USD"
+
+ISO_4217_CODES: frozenset[str] = frozenset(
+    """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES
+    KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU
+    MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON
+    RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND
+    TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR
+    ZMW ZWG
+    """.split()
+)
+
+CURRENCY_CHOICES: list[tuple[str, str]] = [(code, code) for code in sorted(ISO_4217_CODES)]

@@ -1,0 +1,57 @@
+"""Demo catalogue and a local admin login, for `make up`. Safe to run again: nothing doubles."""
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from catalog import services
+from catalog.models import Product
+
+DEFAULT_ADMIN_PASSWORD = "admin-demo-2026!"
+
+DEMO_PRODUCTS = [
+    {"sku": "DEMO-MUG", "name": "Enamel mug", "price": Decimal("12.50"),
+     "description": "A 350 ml camping mug that survives the campfire."},
+    {"sku": "DEMO-TEE", "name": "Organic cotton T-shirt", "price": Decimal("19.99"),
+     "description": "Heavyweight, pre-shrunk, in slate grey."},
+    {"sku": "DEMO-BOTTLE", "name": "Steel water bottle", "price": Decimal("24.00"),
+     "description": "Double-walled, keeps drinks cold for 24 hours."},
+    {"sku": "DEMO-NOTEBOOK", "name": "Dot-grid notebook", "price": Decimal("9.75"),
+     "description": "A5, 160 pages of 100 g/m2 paper."},
+    {"sku": "DEMO-LAMP", "name": "Desk lamp", "price": Decimal("49.90"),
+     "description": "Dimmable LED with a warm-white setting."},
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo products (by SKU, once) and ensure the local admin login for /admin/."
+
+    def handle(self, *args, **options) -> None:
+        created = 0
+        with transaction.atomic():
+            existing = set(Product.objects.filter(sku__in=[p["sku"] for p in DEMO_PRODUCTS]).values_list("sku", flat=True))
+            for product in DEMO_PRODUCTS:
+                if product["sku"] not in existing:
+                    services.product_create(**product)
+                    created += 1
+        self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
+
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
+        self._ensure_admin(username="admin", password=password)
+        url = settings.SERVICE_URLS["product"]
+        self.stdout.write(f"product: admin login admin / {password} at {url}/admin/")
+
+    def _ensure_admin(self, *, username: str, password: str) -> None:
+        """The printed login must work: create the superuser, or repair its flags and password."""
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+        changed = not (user.is_staff and user.is_superuser and user.is_active and user.check_password(password))
+        if changed:
+            user.is_staff = user.is_superuser = user.is_active = True
+            user.set_password(password)
+            user.save()

@@ -1,0 +1,36 @@
+"""OpenAPI descriptions of the two ways into this API: an end user's bearer token and a service's
+X-MS-TOKEN header. Imported by CatalogConfig.ready() so drf-spectacular knows them."""
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
+
+
+class UserTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "service_kit.user_auth.UserTokenAuthentication"
+    name = "userToken"
+    priority = 1  # wins over drf-spectacular's generic simplejwt scheme
+
+    def get_security_definition(self, auto_schema):
+        scheme = build_bearer_security_scheme_object(
+            header_name="HTTP_AUTHORIZATION", token_prefix="Bearer", bearer_format="JWT"
+        )
+        scheme["description"] = (
+            "An end user's access token from the user service (POST /api/auth/login/), "
+            "signed with EdDSA and verified here with the user service's published key."
+        )
+        return scheme
+
+
+class MSTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "service_kit.ms_token.authentication.MSTokenAuthentication"
+    name = "msToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-MS-TOKEN",
+            "description": (
+                "A calling service's single-use token (EdDSA, typ ms+jwt) bound to this method, "
+                "path and body; reads need scope products:read."
+            ),
+        }

@@ -1,0 +1,78 @@
+"""How products and listing filters look on the wire."""
+from __future__ import annotations
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from .models import Product
+from .selectors import PRODUCT_ORDERINGS
+
+MAX_IDS = 100
+MAX_ID = 2**63 - 1  # the largest id the database can hold
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: DRF's CharField would turn ``123`` or ``1.5`` into text."""
+
+    default_error_messages = {"invalid": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    """Validates input and renders output; saving is the services' job, not the serializer's."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+    class Meta:
+        model = Product
+        fields = ["id", "sku", "name", "description", "price", "currency", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d+(,\d+)*$", "example": "1,2,3"})
+class IdListField(serializers.Field):
+    """``1,2,3``: at most :data:`MAX_IDS` positive ids. Present but empty is an error, not "all"."""
+
+    default_error_messages = {
+        "invalid": "Expected a comma-separated list of positive integer ids, e.g. 1,2,3.",
+        "too_many": f"At most {MAX_IDS} ids per request.",
+    }
+
+    def get_value(self, dictionary):
+        return dictionary.get(self.field_name, empty)
+
+    def to_internal_value(self, data) -> list[int]:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        parts = [part.strip() for part in data.split(",")]
+        if len(parts) > MAX_IDS:
+            self.fail("too_many")
+        if not all(part.isascii() and part.isdigit() and len(part) <= 19 for part in parts):
+            self.fail("invalid")
+        ids = [int(part) for part in parts]
+        if not all(1 <= value <= MAX_ID for value in ids):
+            self.fail("invalid")
+        return list(dict.fromkeys(ids))
+
+    def to_representation(self, value):
+        return ",".join(str(v) for v in value)
+
+
+class ProductListFilterSerializer(serializers.Serializer):
+    """The query parameters of the product listing."""
+
+    ids = IdListField(required=False, help_text=f"Only these products: comma-separated ids, at most {MAX_IDS}.")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Text in the name or the SKU."
+    )
+    ordering = serializers.ChoiceField(choices=list(PRODUCT_ORDERINGS), required=False)

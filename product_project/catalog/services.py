@@ -1,0 +1,66 @@
+"""Writes to the catalogue. Every write goes through here (API, admin actions, seed_demo), so
+the model's rules are checked once, the same way, whatever the caller validated before."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .currencies import DEFAULT_CURRENCY
+from .models import Product
+
+UPDATABLE_FIELDS = frozenset({"sku", "name", "description", "price", "currency", "is_active"})
+
+
+def _duplicate_sku_error(sku: str) -> ValidationError:
+    return ValidationError({"sku": ValidationError(f"A product with SKU {sku!r} already exists.", code="unique")})
+
+
+def _save(product: Product, *, create: bool) -> Product:
+    """Validate and save; a SKU taken by a concurrent writer between the check and the insert
+    surfaces as the same 400 as one taken long ago, not as an IntegrityError."""
+    product.full_clean()
+    try:
+        with transaction.atomic():
+            product.save(force_insert=create)
+    except IntegrityError as exc:
+        if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
+            raise _duplicate_sku_error(product.sku) from exc
+        raise
+    return product
+
+
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    price: Decimal,
+    description: str = "",
+    currency: str = DEFAULT_CURRENCY,
+    is_active: bool = True,
+) -> Product:
+    product = Product(
+        sku=sku, name=name, description=description, price=price, currency=currency, is_active=is_active
+    )
+    return _save(product, create=True)
+
+
+def product_update(*, product: Product, changes: Mapping[str, Any]) -> Product:
+    """Apply ``changes`` (any of :data:`UPDATABLE_FIELDS`) to ``product``."""
+    unknown = set(changes) - UPDATABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
+    for field, value in changes.items():
+        setattr(product, field, value)
+    return _save(product, create=False)
+
+
+def product_deactivate(*, product: Product) -> Product:
+    """Soft delete: out of the listings, still readable by id. Deactivating twice is a no-op."""
+    if product.is_active:
+        product.is_active = False
+        product.save(update_fields=["is_active", "updated_at"])
+    return product
