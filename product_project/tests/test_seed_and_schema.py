@@ -1,0 +1,61 @@
+"""Demo data for `make up`, and the OpenAPI description of the API."""
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+
+from catalog.models import Product
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_is_idempotent_and_prints_the_admin_login(monkeypatch, settings):
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    first = seed()
+    skus = sorted(Product.objects.values_list("sku", flat=True))
+    assert len(skus) >= 3
+    second = seed()
+    assert sorted(Product.objects.values_list("sku", flat=True)) == skus
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    url = settings.SERVICE_URLS["product"]
+    for output in (first, second):
+        assert f"product: admin login admin / admin-demo-2026! at {url}/admin/" in output
+    admin = authenticate(username="admin", password="admin-demo-2026!")
+    assert admin is not None and admin.is_staff and admin.is_superuser
+
+
+def test_seed_demo_keeps_edited_products_and_takes_the_password_from_the_env(monkeypatch):
+    seed()
+    mug = Product.objects.get(sku="DEMO-MUG")
+    mug.name = "Edited by staff"
+    mug.save()
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "another-secret-2026")
+    output = seed()
+    assert Product.objects.get(sku="DEMO-MUG").name == "Edited by staff"
+    assert "admin login admin / another-secret-2026 at" in output
+    assert authenticate(username="admin", password="another-secret-2026") is not None
+
+
+def test_schema_validates_without_warnings():
+    out = StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    assert "/api/products/{id}/" in out.getvalue()
+
+
+def test_schema_describes_bearer_user_tokens_and_the_x_ms_token_header(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["userToken"]["type"] == "http" and schemes["userToken"]["scheme"] == "bearer"
+    assert schemes["msToken"] == {**schemes["msToken"], "type": "apiKey", "in": "header", "name": "X-MS-TOKEN"}
+    listing = schema["paths"]["/api/products/"]["get"]
+    assert {"userToken": []} in listing["security"] and {"msToken": []} in listing["security"]
+    assert {p["name"] for p in listing["parameters"]} >= {"ids", "search", "ordering", "page"}
+    price = schema["components"]["schemas"]["Product"]["properties"]["price"]
+    assert price["type"] == "string" and price["format"] == "decimal"
