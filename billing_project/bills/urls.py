@@ -1,4 +1,10 @@
 """API routes of the billing service."""
 from django.urls import path
 
-urlpatterns: list = []
+from .views import BillDeliveryView, BillDetailView, BillListCreateView
+
+urlpatterns = [
+    path("api/bills/", BillListCreateView.as_view(), name="bill-list"),
+    path("api/bills/<int:pk>/", BillDetailView.as_view(), name="bill-detail"),
+    path("api/bills/<int:pk>/delivery/", BillDeliveryView.as_view(), name="bill-delivery"),
+]

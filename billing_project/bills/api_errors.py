@@ -1,0 +1,77 @@
+"""The boundary: billing's plain exceptions turned into DRF errors with a ``code``."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
+
+from service_kit.errors import ServiceUnavailable
+
+from .exceptions import (
+    BillingError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidBillItems,
+    ShippingAddressMissing,
+)
+from .peers import PeerUnavailable
+
+
+class IdempotencyConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+    default_code = "idempotency_key_in_use"
+
+
+class IdempotencyMismatch(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used with another request body; use a new key."
+    default_code = "idempotency_key_reused"
+
+
+def item_errors(exc: InvalidBillItems, *, item_count: int) -> exceptions.ValidationError:
+    """``{"items": [{}, {"product_id": [...]}, ...]}``: the shape DRF gives per-item errors."""
+    items: list[dict] = [{} for _ in range(item_count)]
+    for problem in exc.problems:
+        items[problem.index].setdefault(problem.field, []).append(ErrorDetail(problem.message, problem.code))
+    return exceptions.ValidationError({"items": items})
+
+
+def api_exception(exc: Exception, *, item_count: int = 0) -> Exception:
+    """The DRF exception to answer ``exc`` with (``exc`` itself if it is not ours)."""
+    if isinstance(exc, InvalidBillItems):
+        translated = item_errors(exc, item_count=item_count)
+    elif isinstance(exc, IdempotencyKeyInUse):
+        translated = IdempotencyConflict()
+    elif isinstance(exc, IdempotencyKeyReused):
+        translated = IdempotencyMismatch()
+    elif isinstance(exc, ShippingAddressMissing):
+        translated = exceptions.ValidationError(
+            {
+                "shipping_address": [
+                    ErrorDetail(
+                        "No shipping address in the request, and none in the user's profile.",
+                        code="shipping_address_required",
+                    )
+                ]
+            }
+        )
+    elif isinstance(exc, PeerUnavailable):
+        translated = ServiceUnavailable(
+            f"The {exc.service} service is unavailable; nothing was stored. Try again shortly."
+        )
+    else:
+        return exc
+    translated.__cause__ = exc
+    return translated
+
+
+@contextmanager
+def as_api_errors(*, item_count: int = 0) -> Iterator[None]:
+    """Run a service call; answer billing's own failures as DRF errors (chained)."""
+    try:
+        yield
+    except (BillingError, PeerUnavailable) as exc:
+        raise api_exception(exc, item_count=item_count) from exc

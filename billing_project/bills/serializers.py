@@ -1,0 +1,94 @@
+"""Request and response shapes of the billing API."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from .models import MAX_LINES_PER_BILL, MAX_QUANTITY, SHIPPING_ADDRESS_MAX_LENGTH, Bill, BillItem, Delivery
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: ``"3"``, ``3.0`` and ``true`` are not quantities or ids."""
+
+    default_error_messages = {"invalid": "A whole number (JSON integer) is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class BillLineInputSerializer(serializers.Serializer):
+    product_id = StrictIntegerField(min_value=1)
+    quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+
+class BillCreateSerializer(serializers.Serializer):
+    """Only product ids and quantities: names, prices and totals come from the product service."""
+
+    items = BillLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_BILL)
+
+    def validate_items(self, items: list[dict]) -> list[dict]:
+        first_index: dict[int, int] = {}
+        errors: list[dict] = []
+        for index, item in enumerate(items):
+            seen_at = first_index.setdefault(item["product_id"], index)
+            if seen_at != index:
+                errors.append(
+                    {
+                        "product_id": [
+                            serializers.ErrorDetail(
+                                f"Product {item['product_id']} is already in items[{seen_at}]; "
+                                "give it once with the total quantity.",
+                                code="duplicate_product",
+                            )
+                        ]
+                    }
+                )
+            else:
+                errors.append({})
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return items
+
+
+class BillItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillItem
+        fields = ["product_id", "sku", "name", "unit_price", "quantity", "line_total"]
+        read_only_fields = fields
+
+
+class BillSerializer(serializers.ModelSerializer):
+    items = BillItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Bill
+        fields = ["id", "user_id", "items", "total", "currency", "status", "created_at"]
+        read_only_fields = fields
+
+
+class DeliveryCreateSerializer(serializers.Serializer):
+    shipping_address = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=SHIPPING_ADDRESS_MAX_LENGTH,
+        help_text="Where to ship; leave out to use the shipping address of the user's profile.",
+    )
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    bill_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = ["id", "bill_id", "status", "shipping_address", "tracking_code", "created_at"]
+        read_only_fields = fields
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error: one line to show, and a code to branch on."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = serializers.JSONField(required=False, help_text="Field-by-field detail of a 400.")
