@@ -6,12 +6,15 @@ field in ``detail``, so a client can show one line and a form can show them all.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -51,7 +54,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     # and those import this module.
     from rest_framework.views import exception_handler as drf_exception_handler
 
-    if isinstance(exc, Http404):
+    from .ms_token.exceptions import ServiceCallError
+
+    if isinstance(exc, ServiceCallError):
+        # A peer failed us: our caller gets a 503 naming the peer, not a 500 or a hang.
+        logger.warning("peer service call failed: %s", exc)
+        exc = ServiceUnavailable(f"The {exc.service} service is unavailable. Try again shortly.")
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

@@ -14,6 +14,7 @@ import time
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.core.signals import setting_changed
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -132,7 +133,8 @@ class RemoteKeySet:
         return parse_jwks(document)
 
 
-_key_sets: dict[str, RemoteKeySet] = {}
+_key_sets: dict[str, RemoteKeySet] = {}  # by URL
+_key_sets_by_service: dict[str, RemoteKeySet] = {}  # the hot path: one dict lookup
 _key_sets_lock = threading.Lock()
 
 
@@ -146,14 +148,26 @@ def jwks_url(service: str) -> str:
 
 def remote_key_set(service: str) -> RemoteKeySet:
     """The shared, cached key set of a peer service."""
-    url = jwks_url(service)
-    key_set = _key_sets.get(url)
+    key_set = _key_sets_by_service.get(service)
     if key_set is None:
+        url = jwks_url(service)
         with _key_sets_lock:
             key_set = _key_sets.setdefault(url, RemoteKeySet(url))
+            _key_sets_by_service[service] = key_set
     return key_set
 
 
 def clear_remote_key_sets() -> None:
     with _key_sets_lock:
         _key_sets.clear()
+        _key_sets_by_service.clear()
+
+
+def _forget_urls(*, setting: str, **kwargs) -> None:
+    # A URL changed (tests): look the URLs up again, keeping key sets already fetched by URL.
+    if setting in ("SERVICE_URLS", "JWKS_URLS"):
+        with _key_sets_lock:
+            _key_sets_by_service.clear()
+
+
+setting_changed.connect(_forget_urls)

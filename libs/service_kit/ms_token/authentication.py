@@ -1,14 +1,79 @@
-"""STUB (to be built in issue 3): DRF authentication class for the X-MS-TOKEN header."""
+"""DRF authentication for the ``X-MS-TOKEN`` header.
+
+    REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": [
+        ..., "service_kit.ms_token.authentication.MSTokenAuthentication", ...]}
+
+No header: ``None`` (other classes may authenticate). Otherwise the token must pass every check
+of ``verification.verify`` and then the replay store, or the request is refused (401 with
+``WWW-Authenticate: MS-Token``; 403 ``insufficient_scope``; 503 when the issuer's keys or the
+replay store do not answer). ``request.user`` is a ``ServicePrincipal``, ``request.auth`` the
+verified claims. One log line per verification: issuer, jti, outcome, code; never the token.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from django.http.request import RawPostDataException
 from rest_framework.authentication import BaseAuthentication
+
+from . import exceptions as exc
+from .principal import ServicePrincipal
+from .replay import get_replay_store
+from .verification import verify
+
+logger = logging.getLogger("service_kit.ms_token")
+
+# Only the hyphenated header: runserver and gunicorn drop "X_MS_TOKEN" (underscores) before
+# it could land in the same META key. See README ("The header").
+META_KEY = "HTTP_X_MS_TOKEN"
+AUTHENTICATE_HEADER = "MS-Token"
+_LOGGABLE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _loggable(value: object) -> str:
+    return value if isinstance(value, str) and _LOGGABLE.fullmatch(value) else "-"
+
+
+def log_verification(issuer: object, jti: object, outcome: str, code: str) -> None:
+    fields = {"issuer": _loggable(issuer), "jti": _loggable(jti), "outcome": outcome, "code": code}
+    logger.info(
+        "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s",
+        fields,
+        extra={"ms_token": fields},
+    )
 
 
 class MSTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        if "HTTP_X_MS_TOKEN" not in request.META:
+        token = request.META.get(META_KEY)
+        if token is None:
             return None
-        from rest_framework.exceptions import AuthenticationFailed
+        try:
+            verified = verify(token, method=request.method, path=request.path, body=self._body(request))
+            if not get_replay_store().claim(f"{verified.issuer}:{verified.jti}", verified.expires_at):
+                rejected = exc.TokenRejected(exc.TOKEN_REPLAYED, "token already used")
+                rejected.issuer, rejected.jti = verified.issuer, verified.jti
+                raise rejected
+        except exc.TokenRejected as error:
+            log_verification(error.issuer, error.jti, "refused", error.code)
+            raise exc.DRF_REFUSALS[error.code](error.detail) from error
+        except exc.VerificationUnavailable as error:
+            logger.warning("ms_token verification unavailable: %s", error)
+            log_verification(None, None, "unavailable", "service_unavailable")
+            raise exc.VerificationServiceUnavailable() from error
+        log_verification(verified.issuer, verified.jti, "accepted", "-")
+        principal = ServicePrincipal(verified.issuer, verified.scopes, verified.jti)
+        return principal, verified.claims
 
-        raise AuthenticationFailed("X-MS-TOKEN verification is not built yet.", code="token_invalid")
+    @staticmethod
+    def _body(request) -> bytes:
+        django_request = getattr(request, "_request", request)
+        try:
+            return django_request.body
+        except RawPostDataException as error:  # something parsed a stream before us
+            rejected = exc.TokenRejected(exc.TOKEN_REQUEST_MISMATCH, "request body no longer readable")
+            raise rejected from error
 
-    def authenticate_header(self, request):
-        return "MS-Token"
+    def authenticate_header(self, request) -> str:
+        return AUTHENTICATE_HEADER

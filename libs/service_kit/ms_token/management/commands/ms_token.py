@@ -1,0 +1,42 @@
+"""``manage.py ms_token --from billing --to product --scope products:read --method GET
+--path /api/products/``: prints one X-MS-TOKEN, for curl and debugging."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from ...settings import ms_token_settings
+from ...tokens import mint
+
+
+class Command(BaseCommand):
+    help = "Print one X-MS-TOKEN that this service (--from) would send to --to for one request."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--from", dest="issuer", required=True, help="this service's name")
+        parser.add_argument("--to", dest="audience", required=True, help="the service called")
+        parser.add_argument("--scope", required=True, help='space-separated, e.g. "products:read"')
+        parser.add_argument("--method", required=True, help="GET, POST, ...")
+        parser.add_argument("--path", required=True, help="request path, no host, no query")
+        parser.add_argument("--ttl", type=int, default=None, help="seconds (default 30, max 300)")
+        parser.add_argument("--body-file", type=Path, default=None, help="the exact request body")
+
+    def handle(self, *args, issuer, audience, scope, method, path, ttl, body_file, **options) -> None:
+        if issuer != settings.SERVICE_NAME:
+            raise CommandError(
+                f"--from {issuer}: this project is {settings.SERVICE_NAME!r} and signs only its own "
+                "tokens (run the command in the --from project)"
+            )
+        if audience not in settings.SERVICE_URLS:
+            raise CommandError(f"--to must be one of {', '.join(sorted(settings.SERVICE_URLS))}")
+        if ttl is not None and not 0 < ttl <= ms_token_settings.MAX_TOKEN_TTL:
+            raise CommandError(f"--ttl must be within 1..{ms_token_settings.MAX_TOKEN_TTL}")
+        if not path.startswith("/") or "?" in path:
+            raise CommandError("--path must be a path starting with '/', without host or query")
+        try:
+            body = body_file.read_bytes() if body_file else None
+        except OSError as error:
+            raise CommandError(f"--body-file: {error}") from error
+        self.stdout.write(mint(audience, scope, method, path, body, ttl=ttl))

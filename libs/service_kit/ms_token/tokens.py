@@ -1,0 +1,77 @@
+"""Minting: one signed token for one request.
+
+    header  {"alg": "EdDSA", "typ": "ms+jwt", "kid": <signing key id>}
+    claims  iss, aud, iat, exp, jti, scope, htm, htu, and bh = b64url(SHA-256(body)) for a body
+
+The encoded header is computed once per key; a token costs one JSON dump, one signature and
+a few base64 encodings.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+
+from ..keys import SigningKey, own_key_ring
+from .settings import ms_token_settings
+
+TOKEN_TYPE = "ms+jwt"
+ALGORITHM = "EdDSA"
+
+_encoded_headers: dict[str, bytes] = {}
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode  # built once, not per call
+
+
+def b64url_encode(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def body_hash(body: bytes) -> str:
+    """The ``bh`` claim: base64url (no padding) of the body's SHA-256."""
+    return b64url_encode(hashlib.sha256(body).digest()).decode("ascii")
+
+
+def encoded_header(key: SigningKey) -> bytes:
+    header = _encoded_headers.get(key.kid)
+    if header is None:
+        document = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": key.kid}
+        header = _encoded_headers[key.kid] = b64url_encode(_compact_json(document).encode())
+    return header
+
+
+def mint(
+    audience: str,
+    scope: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    *,
+    issuer: str | None = None,
+    ttl: int | None = None,
+    key: SigningKey | None = None,
+) -> str:
+    """A new token for one request to ``audience``: ``path`` without host or query."""
+    if ttl is None:
+        ttl = ms_token_settings.TOKEN_TTL
+    elif not 0 < ttl <= ms_token_settings.MAX_TOKEN_TTL:
+        raise ValueError(f"ttl must be within 1..{ms_token_settings.MAX_TOKEN_TTL} seconds")
+    if key is None:
+        key = own_key_ring().signing_key
+    now = int(time.time())
+    claims = {
+        "iss": issuer or ms_token_settings.SERVICE_NAME,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": secrets.token_urlsafe(16),
+        "scope": scope,
+        "htm": method.upper(),
+        "htu": path,
+    }
+    if body:
+        claims["bh"] = body_hash(body)
+    signing_input = encoded_header(key) + b"." + b64url_encode(_compact_json(claims).encode())
+    signature = key.private_key.sign(signing_input)
+    return (signing_input + b"." + b64url_encode(signature)).decode("ascii")
