@@ -36,6 +36,7 @@ class ProductPagination(PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = MAX_IDS
+    requested_ids: list[int] | None = None
 
     def paginate_queryset(self, queryset, request, view=None):
         self.requested_ids = getattr(view, "requested_ids", None)

@@ -22,6 +22,12 @@ def peer_keys(signing_keys):
     preload_peer_keys("user", "billing")
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Local staff logins in tests need no brute-force resistance, only speed."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

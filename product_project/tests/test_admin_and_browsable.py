@@ -115,3 +115,18 @@ def test_admin_offers_no_hard_delete(staff_browser, make_product):
 def test_admin_requires_a_staff_login(api_client):
     response = Client().get("/admin/catalog/product/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("query", ["?ids=abc", "?ordering=nope", "?page=99"])
+def test_browsable_api_renders_bad_queries_as_errors_not_500(staff_browser, make_product, query):
+    make_product()
+    response = staff_browser.get(f"{PRODUCTS_URL}{query}", HTTP_ACCEPT="text/html")
+    assert response.status_code in (400, 404)
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_browsable_api_renders_a_product_with_its_edit_form(staff_browser, make_product):
+    product = make_product(name="Enamel mug")
+    response = staff_browser.get(f"{PRODUCTS_URL}{product.id}/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"Enamel mug" in response.content and b"PUT" in response.content

@@ -147,6 +147,11 @@ def test_search_matches_name_or_sku_case_insensitively(user_client, make_product
     assert len(found("")) == 3
 
 
+def test_search_with_a_nul_character_is_a_400_not_a_database_error(user_client):
+    response = user_client.get(PRODUCTS_URL, {"search": "mug\x00"})
+    assert response.status_code == 400 and response.json()["detail"].startswith("search: ")
+
+
 def test_search_longer_than_200_characters_is_a_400(user_client):
     response = user_client.get(PRODUCTS_URL, {"search": "x" * 201})
     assert response.status_code == 400 and response.json()["detail"].startswith("search: ")

@@ -187,6 +187,7 @@ def test_unknown_currency_codes_are_a_400_naming_currency(staff_client, currency
     [
         ("name", "n" * 10_000, "max_length"),
         ("name", "", "blank"),
+        ("name", "nul\x00inside", "null_characters_not_allowed"),
         ("name", None, "null"),
         ("name", 123, "invalid"),
         ("name", ["a"], "invalid"),
