@@ -7,10 +7,24 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 globals().update(common_settings(service="user", base_dir=BASE_DIR))
 
-INSTALLED_APPS += ["accounts"]  # noqa: F821 (set by common_settings)
+INSTALLED_APPS += [  # noqa: F821 (set by common_settings)
+    "rest_framework_simplejwt.token_blacklist",  # rotation and logout kill refresh tokens
+    "accounts",
+]
+
+# Set before the first migration: swapping the user model later means rebuilding the tables.
+AUTH_USER_MODEL = "accounts.User"
 
 ROOT_URLCONF = "user_site.urls"
 WSGI_APPLICATION = "user_site.wsgi.application"
+
+# This service owns the user table, so a Bearer token is resolved to the database user:
+# a deactivated or deleted account stops working at once, not when its token expires.
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F821
+    "accounts.authentication.UserJWTAuthentication",
+    "service_kit.ms_token.authentication.MSTokenAuthentication",
+    "rest_framework.authentication.SessionAuthentication",
+]
 
 # Which calling services this service trusts, and the most each may be granted.
 MS_TOKEN = {"TRUSTED_ISSUERS": {"billing": ["users:read"]}}

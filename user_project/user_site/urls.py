@@ -11,7 +11,21 @@ handler500 = "service_kit.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", api_root_view({"schema": "schema", "docs": "swagger-ui"}), name="api-root"),
+    path(
+        "api/",
+        api_root_view(
+            {
+                "register": "register",
+                "login": "login",
+                "refresh": "token-refresh",
+                "logout": "logout",
+                "me": "me",
+                "schema": "schema",
+                "docs": "swagger-ui",
+            }
+        ),
+        name="api-root",
+    ),
     path("", include("accounts.urls")),
     *common_urlpatterns(),
 ]

@@ -1,0 +1,118 @@
+"""Request and response shapes of the user service.
+
+Text fields are strict: a number, list or boolean where a string belongs is a 400, not silently
+turned into text, and so is a string that cannot be stored as UTF-8 (a lone surrogate such as
+"\\ud800" parses as JSON but would make the database or the password hasher fail).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
+from rest_framework import serializers
+
+from .models import User
+
+PASSWORD_MAX_LENGTH = 4096  # hashing is deliberately slow; don't let a client hash megabytes
+
+
+class StrictTextMixin:
+    default_error_messages = {
+        "not_a_string": "Must be a string.",
+        "not_utf8": "Contains characters that are not valid Unicode text.",
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("not_utf8")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictTextMixin, serializers.CharField):
+    pass
+
+
+class StrictEmailField(StrictTextMixin, serializers.EmailField):
+    pass
+
+
+class PasswordField(StrictCharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", PASSWORD_MAX_LENGTH)
+        kwargs.setdefault("trim_whitespace", False)  # spaces are part of a password
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(write_only=True, **kwargs)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.EmailField: StrictEmailField,
+    }
+
+
+class RegisterSerializer(StrictModelSerializer):
+    password = PasswordField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "password"]
+        read_only_fields = ["id"]
+        extra_kwargs = {"email": {"required": True, "allow_blank": False}}
+
+    def validate_username(self, value: str) -> str:
+        # "Alice" next to "alice" would let one impersonate the other in every UI.
+        if User.objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("A user with that username already exists.", code="unique")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        candidate = User(username=attrs["username"], email=attrs["email"])
+        try:
+            # With the user, so "alice"/"alice2026" is refused as too similar to the username.
+            validate_password(attrs["password"], user=candidate)
+        except DjangoValidationError as exc:
+            problems = [
+                serializers.ErrorDetail(message, code=error.code or "invalid")
+                for error in exc.error_list
+                for message in error.messages
+            ]
+            raise serializers.ValidationError({"password": problems}) from exc
+        return attrs
+
+
+class LoginSerializer(serializers.Serializer):
+    username = StrictCharField(max_length=User._meta.get_field("username").max_length)
+    password = PasswordField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = StrictCharField(max_length=PASSWORD_MAX_LENGTH, write_only=True)
+
+
+class ProfileSerializer(StrictModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "first_name", "last_name", "shipping_address"]
+        read_only_fields = ["id", "username"]
+        extra_kwargs = {"email": {"allow_blank": False}}
+
+
+class InternalUserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "shipping_address"]
+        read_only_fields = fields
