@@ -1,0 +1,180 @@
+"""The whole shop as real processes, seen from outside: for the e2e tests, `make demo`, `make load`.
+
+Three services under gunicorn (or runserver) on free loopback ports, each on its own fresh
+database (PostgreSQL when ``<SVC>_DATABASE_URL`` names it, else SQLite files), all sharing one
+fresh keys directory and knowing each other's URLs. Replicas of a service share its database.
+Everything started here is stopped by :meth:`Shop.stop`, whatever happened.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from service_kit.keys import SigningKey, create_key, load_key_ring
+from service_kit.testing import SERVICES, ServiceProcess, free_port, fresh_database_url
+
+
+class Shop:
+    """user, product and billing, started together. ``work_dir`` holds keys, SQLite files, logs."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        db_prefix: str = "e2e",
+        server: str = "gunicorn",
+        workers: int = 2,
+        threads: int = 4,
+        env: dict[str, str] | None = None,
+        settings_modules: dict[str, str] | None = None,
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.keys_dir = self.work_dir / "keys"
+        self.log_dir = self.work_dir / "logs"
+        self.ports = {service: free_port() for service in SERVICES}
+        self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
+        for service in SERVICES:
+            if not (self.keys_dir / service).is_dir():
+                create_key(service, self.keys_dir)
+        self.env = {
+            "MS_KEYS_DIR": str(self.keys_dir),
+            **{f"{service.upper()}_SERVICE_URL": url for service, url in self.urls.items()},
+            **(env or {}),
+        }
+        self.database_urls = {
+            service: fresh_database_url(service, f"{db_prefix}_{service}", self.work_dir) for service in SERVICES
+        }
+        self.services: dict[str, ServiceProcess] = {}
+        for service in SERVICES:
+            service_env = dict(self.env)
+            if settings_modules and service in settings_modules:
+                service_env["DJANGO_SETTINGS_MODULE"] = settings_modules[service]
+            self.services[service] = ServiceProcess(
+                service,
+                port=self.ports[service],
+                database_url=self.database_urls[service],
+                env=service_env,
+                server=server,
+                workers=workers,
+                threads=threads,
+                log_dir=self.log_dir,
+            )
+        self.extra: list[ServiceProcess] = []
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> "Shop":
+        try:
+            _in_parallel(lambda process: process.migrate(), self.services.values())
+            _in_parallel(lambda process: process.start(), self.services.values())
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for process in [*self.extra, *self.services.values()]:
+            try:
+                process.stop()
+            except Exception:  # stopping the rest matters more than one stubborn process
+                pass
+
+    def __enter__(self) -> "Shop":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def replica(
+        self,
+        service: str,
+        *,
+        env: dict[str, str] | None = None,
+        workers: int = 1,
+        start: bool = True,
+        port: int | None = None,
+    ) -> ServiceProcess:
+        """Another process of ``service`` on the same database and keys (stopped with the shop)."""
+        process = ServiceProcess(
+            service,
+            port=port or free_port(),
+            database_url=self.database_urls[service],
+            env={**self.services[service].env, **(env or {})},
+            workers=workers,
+            threads=self.services[service].threads,
+            log_dir=self.log_dir,
+        )
+        # ServiceProcess names itself the service's URL; peers given in ``env`` stay as given.
+        process.env[f"{service.upper()}_SERVICE_URL"] = process.url
+        self.extra.append(process)
+        if start:
+            process.start()
+        return process
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def url(self, service: str) -> str:
+        return self.urls[service]
+
+    def signing_key(self, service: str) -> SigningKey:
+        """The key ``service`` signs with: what an attacker who stole it would have."""
+        return load_key_ring(service, self.keys_dir).signing_key
+
+    def manage(self, service: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """``manage.py <args>`` in ``service``'s project, on its database; returns stdout."""
+        process = self.services[service]
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=process.project_dir,
+            env={**process.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"{service}: manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def create_superuser(self, service: str, *, username: str, password: str, email: str | None = None) -> None:
+        """A staff superuser in ``service``'s own user table, the way an operator makes one."""
+        self.manage(
+            service,
+            "createsuperuser", "--noinput", "--username", username, "--email", email or f"{username}@example.com",
+            env={"DJANGO_SUPERUSER_PASSWORD": password},
+        )
+
+    def logs(self, lines: int = 30) -> str:
+        return "\n".join(
+            f"--- {process.service} {process.url}\n{process.log_tail(lines)}"
+            for process in [*self.services.values(), *self.extra]
+        )
+
+
+def _in_parallel(action, processes) -> None:
+    """Run ``action`` on every process at once (startup is mostly waiting); re-raise the first error."""
+    errors: list[BaseException] = []
+
+    def run(process):
+        try:
+            action(process)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(process,)) for process in processes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def repo_dir() -> Path:
+    return Path(__file__).resolve().parents[2]
+
+
+def python_path_with(*paths: Path) -> str:
+    return os.pathsep.join([*(str(p) for p in paths), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
