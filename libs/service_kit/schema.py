@@ -1,5 +1,5 @@
-"""OpenAPI descriptions of the two ways into this API: an end user's bearer token and a service's
-X-MS-TOKEN header. Imported by CatalogConfig.ready() so drf-spectacular knows them."""
+"""OpenAPI descriptions of the two ways into every service: an end user's bearer token and a
+calling service's X-MS-TOKEN header. Registered by ``ServiceKitConfig.ready()``."""
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 
@@ -8,14 +8,15 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
     target_class = "service_kit.user_auth.UserTokenAuthentication"
     name = "userToken"
     priority = 1  # wins over drf-spectacular's generic simplejwt scheme
+    match_subclasses = True
 
     def get_security_definition(self, auto_schema):
         scheme = build_bearer_security_scheme_object(
             header_name="HTTP_AUTHORIZATION", token_prefix="Bearer", bearer_format="JWT"
         )
         scheme["description"] = (
-            "An end user's access token from the user service (POST /api/auth/login/), "
-            "signed with EdDSA and verified here with the user service's published key."
+            "An end user's access token from the user service (POST /api/auth/login/): EdDSA, "
+            "iss 'user', aud 'shop', 5 minutes; verified with the user service's published key."
         )
         return scheme
 
@@ -23,6 +24,7 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
 class MSTokenScheme(OpenApiAuthenticationExtension):
     target_class = "service_kit.ms_token.authentication.MSTokenAuthentication"
     name = "msToken"
+    match_subclasses = True
 
     def get_security_definition(self, auto_schema):
         return {
@@ -30,7 +32,8 @@ class MSTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "X-MS-TOKEN",
             "description": (
-                "A calling service's single-use token (EdDSA, typ ms+jwt) bound to this method, "
-                "path and body; reads need scope products:read."
+                "A calling service's single-use token (EdDSA, typ ms+jwt), signed with its own "
+                "key and bound to this method, path and body. Each operation names the scope it "
+                "needs; the callee's settings say which scopes each caller may hold."
             ),
         }
