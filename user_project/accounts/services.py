@@ -114,3 +114,19 @@ def logout(*, refresh: str) -> None:
     token = _verified_refresh(refresh)
     with transaction.atomic():
         _revoke(token, user=_token_user(token))
+
+
+def ensure_demo_staff(*, username: str, password: str) -> User:
+    """The demo staff account, created once and reset on every run so the printed login works.
+
+    Superuser as well as staff, so the same login also manages users in this service's admin.
+    The password skips the validators on purpose: it is the operator's choice, from the env.
+    """
+    with transaction.atomic():
+        user, _ = User.objects.select_for_update().get_or_create(
+            username=username, defaults={"email": f"{username}@example.com"}
+        )
+        user.is_staff = user.is_superuser = user.is_active = True
+        user.set_password(password)
+        user.save()
+    return user

@@ -1,0 +1,76 @@
+import pytest
+from django.core.management import call_command
+from rest_framework.test import APIClient
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def _seed(capsys):
+    call_command("seed_demo")
+    return capsys.readouterr().out
+
+
+def test_seed_demo_creates_the_staff_login_it_prints(capsys, login, monkeypatch):
+    monkeypatch.delenv("DEMO_STAFF_PASSWORD", raising=False)
+    out = _seed(capsys)
+    assert "user: staff login staff / staff-demo-2026!" in out
+    staff = User.objects.get(username="staff")
+    assert staff.is_staff and staff.is_active
+    assert login("staff", "staff-demo-2026!").status_code == 200
+    assert not User.objects.filter(username="alice").exists()  # the demo registers her
+
+
+def test_seed_demo_is_idempotent_and_follows_the_env_password(capsys, login, monkeypatch):
+    _seed(capsys)
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "another-demo-pass-9")
+    out = _seed(capsys)
+    assert "user: staff login staff / another-demo-pass-9" in out
+    assert User.objects.filter(username="staff").count() == 1
+    assert login("staff", "another-demo-pass-9").status_code == 200
+
+
+@pytest.fixture
+def admin_client(capsys):
+    call_command("seed_demo")
+    client = APIClient()
+    client.force_login(User.objects.get(username="staff"))
+    return client
+
+
+def test_admin_lists_users(admin_client, alice):
+    response = admin_client.get("/admin/accounts/user/")
+    assert response.status_code == 200
+    assert b"alice" in response.content
+
+
+def test_admin_shows_and_edits_the_shipping_address(admin_client, alice):
+    alice.shipping_address = "1 Rabbit Hole"
+    alice.save()
+    page = admin_client.get(f"/admin/accounts/user/{alice.pk}/change/")
+    assert page.status_code == 200
+    assert b'name="shipping_address"' in page.content and b"1 Rabbit Hole" in page.content
+
+    form = {
+        "username": "alice",
+        "email": "alice@example.com",
+        "first_name": "",
+        "last_name": "",
+        "shipping_address": "2 Looking Glass Lane",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+    }
+    saved = admin_client.post(f"/admin/accounts/user/{alice.pk}/change/", form)
+    assert saved.status_code == 302, saved.content[:2000]
+    alice.refresh_from_db()
+    assert alice.shipping_address == "2 Looking Glass Lane"
+
+
+def test_a_non_staff_user_cannot_open_the_admin(alice):
+    client = APIClient()
+    client.force_login(alice)
+    assert client.get("/admin/accounts/user/").status_code == 302  # to the admin login page

@@ -1,0 +1,111 @@
+"""GET /api/internal/users/{id}/: other services (X-MS-TOKEN, scope users:read) only."""
+import pytest
+from rest_framework.test import APIClient
+
+from service_kit.keys import load_key_ring
+from service_kit.ms_token.tokens import mint
+from service_kit.testing import make_user_token, preload_peer_keys
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def billing_keys_known():
+    """Verify billing's tokens with its public keys from the test keys dir; no billing runs."""
+    preload_peer_keys("billing")
+
+
+def _path(user_id):
+    return f"/api/internal/users/{user_id}/"
+
+
+def _as_billing(path, scope="users:read", method="GET"):
+    token = mint("user", scope, method, path, issuer="billing", key=load_key_ring("billing").signing_key)
+    client = APIClient()
+    client.credentials(HTTP_X_MS_TOKEN=token)
+    return client
+
+
+def test_billing_with_users_read_gets_the_shipping_details(alice, alice_client):
+    alice_client.patch("/api/users/me/", {"shipping_address": "1 Rabbit Hole, Oxford"}, format="json")
+    path = _path(alice.pk)
+    response = _as_billing(path).get(path)
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": alice.pk,
+        "username": "alice",
+        "email": "alice@example.com",
+        "shipping_address": "1 Rabbit Hole, Oxford",
+    }
+
+
+def test_a_token_without_the_scope_is_403_insufficient_scope(alice):
+    path = _path(alice.pk)
+    assert_error(_as_billing(path, scope="products:read").get(path), 403, "insufficient_scope")
+
+
+def test_a_user_access_token_as_bearer_is_refused(alice, alice_client):
+    response = alice_client.get(_path(alice.pk))
+    assert response.status_code in (401, 403)
+    assert_error(response, response.status_code)
+    assert "shipping_address" not in response.json()
+
+
+def test_a_staff_users_token_is_refused_too(alice, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {make_user_token(user_id=alice.pk, is_staff=True)}")
+    response = api_client.get(_path(alice.pk))
+    assert response.status_code in (401, 403) and "email" not in response.json()
+
+
+def test_a_user_token_sent_as_x_ms_token_is_401(alice, alice_tokens, api_client):
+    api_client.credentials(HTTP_X_MS_TOKEN=alice_tokens["access"])
+    response = api_client.get(_path(alice.pk))
+    assert_error(response, 401)
+    assert response["WWW-Authenticate"] == "MS-Token"
+
+
+def test_a_session_user_is_refused(alice, password):
+    client = APIClient()
+    assert client.login(username="alice", password=password)
+    response = client.get(_path(alice.pk))
+    assert response.status_code in (401, 403) and "email" not in response.json()
+
+
+def test_no_credentials_is_401(alice, api_client):
+    assert_error(api_client.get(_path(alice.pk)), 401, "not_authenticated")
+
+
+def test_an_unknown_user_is_404(alice):
+    path = _path(alice.pk + 1000)
+    assert_error(_as_billing(path).get(path), 404, "not_found")
+
+
+@pytest.mark.parametrize("user_id", ["0", "99999999999999999999999"])
+def test_ids_that_cannot_be_a_row_are_404_not_a_crash(user_id):
+    path = _path(user_id)
+    assert_error(_as_billing(path).get(path), 404, "not_found")
+
+
+def test_a_non_numeric_id_is_a_json_404(api_client):
+    assert_error(api_client.get("/api/internal/users/abc/"), 404, "not_found")
+
+
+def test_a_token_minted_for_another_user_path_is_refused(alice):
+    other = _path(alice.pk + 1)
+    response = _as_billing(other).get(_path(alice.pk))
+    assert_error(response, 401, "token_request_mismatch")
+
+
+def test_a_replayed_token_is_refused(alice):
+    path = _path(alice.pk)
+    client = _as_billing(path)
+    assert client.get(path).status_code == 200
+    assert_error(client.get(path), 401, "token_replayed")
+
+
+def test_only_get_is_offered(alice):
+    path = _path(alice.pk)
+    response = _as_billing(path, method="DELETE").delete(path)
+    assert_error(response, 405, "method_not_allowed")
+    assert alice.__class__.objects.filter(pk=alice.pk).exists()
