@@ -74,3 +74,10 @@ def test_a_non_staff_user_cannot_open_the_admin(alice):
     client = APIClient()
     client.force_login(alice)
     assert client.get("/admin/accounts/user/").status_code == 302  # to the admin login page
+
+
+def test_createsuperuser_noinput_works_with_the_custom_user_model(monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "root-pass-2026x")
+    call_command("createsuperuser", "--noinput", username="root", email="root@example.com", verbosity=0)
+    root = User.objects.get(username="root")
+    assert root.is_superuser and root.check_password("root-pass-2026x")

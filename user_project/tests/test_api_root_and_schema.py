@@ -61,7 +61,7 @@ def test_the_schema_generates_without_warnings_and_describes_the_endpoints():
         assert path in paths, path
     assert set(paths["/api/users/me/"]) >= {"get", "patch"}
     schemes = schema["components"]["securitySchemes"]
-    assert schemes["userBearer"]["scheme"] == "bearer"
+    assert schemes["userToken"]["scheme"] == "bearer"
     assert schemes["msToken"]["name"] == "X-MS-TOKEN"
     assert paths["/api/internal/users/{user_id}/"]["get"]["security"] == [{"msToken": []}]
     login = paths["/api/auth/login/"]["post"]["responses"]

@@ -1,6 +1,6 @@
 import pytest
-from django.test import override_settings
 from django.conf import settings
+from django.test import override_settings
 
 from tests.helpers import assert_error
 

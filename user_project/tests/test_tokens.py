@@ -1,4 +1,6 @@
 """Access and refresh tokens: claims, public verification, rotation, logout."""
+import base64
+import json
 import time
 
 import jwt
@@ -166,3 +168,44 @@ def test_the_test_helper_token_matches_what_login_issues(api_client, alice, alic
     issued = _verify_with_published_key_only(api_client, alice_tokens["access"])
     made = _verify_with_published_key_only(api_client, make_user_token(user_id=alice.pk))
     assert set(issued) == set(made)
+
+
+def test_two_uses_of_one_refresh_token_racing_past_the_blacklist_check_yield_one_pair(alice_tokens):
+    """Both requests verified the token before either blacklisted it: only one may win."""
+    from accounts import services
+
+    first = services._verified_refresh(alice_tokens["refresh"])
+    second = services._verified_refresh(alice_tokens["refresh"])
+    services._revoke(first, user=None)
+    with pytest.raises(services.RefreshRefused):
+        services._revoke(second, user=None)
+
+
+def _b64(part):
+    raw = part if isinstance(part, bytes) else json.dumps(part).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _garbage_tokens():
+    kid = load_key_ring("user").signing_key.kid
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
+    return [
+        "é.é.é",
+        "....",
+        f"{_b64(header)}.{_b64(b'not json')}.AAAA",
+        f"{_b64(header)}.{_b64([1, 2])}.AAAA",
+        f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{_b64({'token_type': 'refresh'})}.",
+        f"{_b64({'alg': 'HS256', 'typ': 'JWT', 'kid': kid})}.{_b64({'token_type': 'refresh'})}.AAAA",
+        f"{_b64([1])}.x.y",
+        f"{_b64({'kid': 5, 'typ': 'JWT'})}.x.y",
+        "a" * 4000,
+    ]
+
+
+def test_garbage_tokens_are_refused_never_a_crash(api_client):
+    for token in _garbage_tokens():
+        for endpoint in ("/api/auth/refresh/", "/api/auth/logout/"):
+            assert_error(api_client.post(endpoint, {"refresh": token}, format="json"), 401, "token_not_valid")
+        api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert_error(api_client.get("/api/users/me/"), 401, "token_not_valid")
+        api_client.credentials()
