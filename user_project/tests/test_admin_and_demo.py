@@ -81,3 +81,9 @@ def test_createsuperuser_noinput_works_with_the_custom_user_model(monkeypatch):
     call_command("createsuperuser", "--noinput", username="root", email="root@example.com", verbosity=0)
     root = User.objects.get(username="root")
     assert root.is_superuser and root.check_password("root-pass-2026x")
+
+
+def test_admin_add_user_form_asks_for_email_and_shipping_address(admin_client):
+    page = admin_client.get("/admin/accounts/user/add/")
+    assert page.status_code == 200
+    assert b'name="email"' in page.content and b'name="shipping_address"' in page.content
