@@ -110,12 +110,13 @@ class ServiceClient:
         htu = unquote(urlsplit(prepared.url).path)
         retry = self.retry if method in IDEMPOTENT_METHODS else self.retry.new(total=0)
         while True:
-            prepared.headers[TOKEN_HEADER] = self.token_source.token(
+            attempt = prepared.copy()  # each attempt its own request, its own token
+            attempt.headers[TOKEN_HEADER] = self.token_source.token(
                 audience=self.service, scope=scope, method=method, path=htu, body=body
             )
             error = None
             try:
-                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+                response = self.session.send(attempt, timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 response, error = None, exc
             except requests.RequestException as exc:  # garbage, bad encoding: not worth a retry

@@ -1,0 +1,94 @@
+"""Minting, the settings object, and the ms_token management command."""
+import base64
+import hashlib
+import json
+import time
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.core.exceptions import ImproperlyConfigured
+
+from service_kit.keys import load_key_ring
+from service_kit.ms_token.settings import ms_token_settings
+from service_kit.ms_token.tokens import mint
+from service_kit.ms_token.verification import verify
+
+
+def decode(segment):
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def test_minted_token_has_the_contract_header_and_claims():
+    before = int(time.time())
+    token = mint("billing", "bills:read", "post", "/api/bills/", b'{"a":1}')
+    header, claims = decode(token.split(".")[0]), decode(token.split(".")[1])
+    assert header == {"alg": "EdDSA", "typ": "ms+jwt", "kid": load_key_ring("product").signing_key.kid}
+    assert claims["iss"] == "product" and claims["aud"] == "billing"
+    assert claims["htm"] == "POST" and claims["htu"] == "/api/bills/" and claims["scope"] == "bills:read"
+    assert claims["exp"] - claims["iat"] == 30 and claims["iat"] >= before
+    expected = base64.urlsafe_b64encode(hashlib.sha256(b'{"a":1}').digest()).rstrip(b"=").decode()
+    assert claims["bh"] == expected
+    assert "=" not in token
+
+
+def test_no_body_no_bh_and_every_jti_is_new():
+    tokens = [mint("billing", "bills:read", "GET", "/api/bills/") for _ in range(50)]
+    claims = [decode(t.split(".")[1]) for t in tokens]
+    assert all("bh" not in c for c in claims)
+    assert len({c["jti"] for c in claims}) == 50
+
+
+@pytest.mark.parametrize("ttl", [0, -5, 301])
+def test_lifetime_is_bounded(ttl):
+    with pytest.raises(ValueError):
+        mint("billing", "x", "GET", "/", ttl=ttl)
+
+
+def test_a_minted_billing_token_verifies_at_product():
+    key = load_key_ring("billing").signing_key
+    token = mint("product", "products:read", "GET", "/api/products/", issuer="billing", key=key, ttl=300)
+    verified = verify(token, method="GET", path="/api/products/", body=b"")
+    assert verified.issuer == "billing" and verified.scopes == {"products:read"}
+    assert verified.expires_at == verified.claims["exp"] + 5
+
+
+def test_settings_read_overrides_and_reload(settings):
+    assert ms_token_settings.TRUSTED_ISSUERS == {"billing": frozenset({"products:read"})}
+    settings.MS_TOKEN = {"TRUSTED_ISSUERS": {"user": ["x:y"]}, "TOKEN_TTL": 10}
+    assert ms_token_settings.TRUSTED_ISSUERS == {"user": frozenset({"x:y"})}
+    assert ms_token_settings.TOKEN_TTL == 10 and ms_token_settings.MAX_TOKEN_TTL == 300
+
+
+@pytest.mark.parametrize(
+    "bad", [{"TRUSTED_ISSUERS": {"billing": "products:read"}}, {"TOKEN_TTL": 301}, {"TYPO": 1}]
+)
+def test_bad_settings_are_a_clear_error(settings, bad):
+    with pytest.raises(ImproperlyConfigured):
+        settings.MS_TOKEN = bad
+    settings.MS_TOKEN = {}
+
+
+def test_command_prints_one_token(capsys, tmp_path):
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"items": []}')
+    call_command(
+        "ms_token", "--from", "product", "--to", "billing", "--scope", "bills:read bills:write",
+        "--method", "POST", "--path", "/api/bills/", "--ttl", "120", "--body-file", str(body),
+    )
+    token = capsys.readouterr().out.strip()
+    claims = decode(token.split(".")[1])
+    assert claims["aud"] == "billing" and claims["scope"] == "bills:read bills:write"
+    assert claims["exp"] - claims["iat"] == 120 and "bh" in claims
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--from", "billing", "--to", "product"],  # this project is product: it cannot sign as billing
+        ["--from", "product", "--to", "nobody"],
+        ["--from", "product", "--to", "billing", "--ttl", "301"],
+    ],
+)
+def test_command_refuses_what_it_cannot_do(args):
+    with pytest.raises(CommandError):
+        call_command("ms_token", *args, "--scope", "x", "--method", "GET", "--path", "/api/")

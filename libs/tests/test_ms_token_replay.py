@@ -1,0 +1,121 @@
+"""The replay store: atomic first-claim-wins, across threads, with the database and with Redis."""
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from service_kit.ms_token.models import UsedToken
+from service_kit.ms_token.replay import DatabaseReplayStore, RedisReplayStore, get_replay_store
+from service_kit.ms_token.exceptions import ReplayStoreUnavailable
+
+from .conftest import free_port
+
+
+@pytest.mark.django_db
+def test_database_store_accepts_a_key_once():
+    store = DatabaseReplayStore()
+    expires = int(time.time()) + 60
+    assert store.claim("billing:jti-one", expires) is True
+    assert store.claim("billing:jti-one", expires) is False
+    assert store.claim("user:jti-one", expires) is True  # keyed on (iss, jti)
+
+
+@pytest.mark.django_db
+def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
+    now = int(time.time())
+    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(5)])
+    store = DatabaseReplayStore(prune_every=3)
+    for i in range(3):
+        store.claim(f"billing:new-{i}", now + 60)
+    assert not UsedToken.objects.filter(key__startswith="billing:old-").exists()
+    assert UsedToken.objects.filter(key__startswith="billing:new-").count() == 3
+
+
+def test_redis_store_accepts_a_key_once_and_forgets_it_after_expiry(redis_store):
+    assert isinstance(redis_store, RedisReplayStore)
+    assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is True
+    assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is False
+    assert 0 < redis_store.client.ttl(redis_store.prefix + "billing:jti-two") <= 31
+
+
+def test_an_unreachable_redis_is_unavailable_not_acceptance():
+    store = RedisReplayStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    with pytest.raises(ReplayStoreUnavailable):
+        store.claim("billing:jti", int(time.time()) + 30)
+    with pytest.raises(ReplayStoreUnavailable):
+        store.ping()
+
+
+@pytest.mark.django_db
+def test_replay_store_down_means_503(call, make_token, settings):
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_CACHE": f"redis://127.0.0.1:{free_port()}/0"}
+    response = call(make_token())
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+
+
+@pytest.mark.django_db
+def test_readiness_reports_the_replay_store(client, settings):
+    assert client.get("/readyz").status_code == 200
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_CACHE": f"redis://127.0.0.1:{free_port()}/0"}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["replay_store"] == "unavailable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_store_gone_means_503_not_acceptance(call, make_token):
+    with connection.schema_editor() as editor:
+        editor.delete_model(UsedToken)
+    try:
+        response = call(make_token())
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+    finally:
+        with connection.schema_editor() as editor:
+            editor.create_model(UsedToken)
+
+
+def twenty_copies_at_once(client_factory, token):
+    """Send one token twenty times at once from twenty threads; return the responses."""
+    barrier = threading.Barrier(20)
+    responses = [None] * 20
+
+    def send(index):
+        try:
+            client = client_factory()
+            barrier.wait(timeout=10)
+            responses[index] = client.get("/api/service-only/", HTTP_X_MS_TOKEN=token)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_copies_exactly_one_accepted_database(make_token):
+    from django.test import Client
+
+    responses = twenty_copies_at_once(Client, make_token())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [401] * 19, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 401} == {"token_replayed"}
+    assert UsedToken.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_copies_exactly_one_accepted_redis(make_token, redis_store):
+    from django.test import Client
+
+    responses = twenty_copies_at_once(Client, make_token())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [401] * 19, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 401} == {"token_replayed"}
+    assert get_replay_store() is redis_store
+    assert not UsedToken.objects.exists()  # the database was not the store
