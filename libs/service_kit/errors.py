@@ -29,9 +29,10 @@ def _first_error(detail: Any, path: str = "") -> tuple[str, str, str]:
     """The first (field path, message, code) in a nested validation error structure."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            sub = key if not path else f"{path}.{key}"
             if key == "non_field_errors":
                 sub = path
+            else:
+                sub = f"{path}.{key}" if path else str(key)
             return _first_error(value, sub)
     if isinstance(detail, list):
         for index, value in enumerate(detail):
@@ -75,7 +76,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.data = error_body(detail, code, errors=exc.detail)
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
+        if isinstance(detail, dict) and "detail" in detail:
+            # simplejwt nests its own {"detail", "code", "messages"} inside ``detail``; the
+            # first message says why ("Token has wrong type"), the detail only that it failed.
+            messages = detail.get("messages") or [{}]
+            detail = messages[0].get("message") or detail["detail"]
+            code = str(exc.detail.get("code") or getattr(exc, "default_code", "error"))
+        else:
+            code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         extra = getattr(exc, "extra", None) or {}
         response.data = error_body(str(detail), code, **extra)
 

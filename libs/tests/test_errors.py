@@ -22,7 +22,7 @@ def test_validation_error_names_the_first_bad_field_and_keeps_all():
     assert not serializer.is_valid()
     response = handle(exceptions.ValidationError(serializer.errors))
     assert response.status_code == 400
-    assert response.data["detail"].startswith("items[1].quantity: ")
+    assert response.data["detail"].startswith("items.1.quantity: ")
     assert response.data["code"] == "min_value"
     assert response.data["errors"]["items"][1]["quantity"]
 
