@@ -11,7 +11,11 @@ handler500 = "service_kit.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", api_root_view({"bills": "bill-list", "schema": "schema", "docs": "swagger-ui"}), name="api-root"),
+    path(
+        "api/",
+        api_root_view({"bills": "bill-list", "schema": "schema", "docs": "swagger-ui"}),
+        name="api-root",
+    ),
     path("", include("bills.urls")),
     *common_urlpatterns(),
 ]

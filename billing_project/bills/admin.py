@@ -1,4 +1,5 @@
 """Read-mostly admin: bills are snapshots of what was sold and are never edited by hand."""
+
 from django.contrib import admin
 
 from .models import Bill, BillItem, Delivery, IdempotencyRecord

@@ -1,4 +1,5 @@
 """The boundary: billing's plain exceptions turned into DRF errors with a ``code``."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -31,18 +32,21 @@ class IdempotencyMismatch(exceptions.APIException):
     default_code = "idempotency_key_reused"
 
 
-def item_errors(exc: InvalidBillItems, *, item_count: int) -> exceptions.ValidationError:
-    """``{"items": [{}, {"product_id": [...]}, ...]}``: the shape DRF gives per-item errors."""
-    items: list[dict] = [{} for _ in range(item_count)]
+def item_errors(exc: InvalidBillItems) -> exceptions.ValidationError:
+    """``{"items": {1: {"product_id": [...]}}}``: the bad items by index, as DRF's list
+    serializer reports them."""
+    items: dict[int, dict[str, list[ErrorDetail]]] = {}
     for problem in exc.problems:
-        items[problem.index].setdefault(problem.field, []).append(ErrorDetail(problem.message, problem.code))
+        items.setdefault(problem.index, {}).setdefault(problem.field, []).append(
+            ErrorDetail(problem.message, problem.code)
+        )
     return exceptions.ValidationError({"items": items})
 
 
-def api_exception(exc: Exception, *, item_count: int = 0) -> Exception:
+def api_exception(exc: Exception) -> Exception:
     """The DRF exception to answer ``exc`` with (``exc`` itself if it is not ours)."""
     if isinstance(exc, InvalidBillItems):
-        translated = item_errors(exc, item_count=item_count)
+        translated = item_errors(exc)
     elif isinstance(exc, IdempotencyKeyInUse):
         translated = IdempotencyConflict()
     elif isinstance(exc, IdempotencyKeyReused):
@@ -69,9 +73,9 @@ def api_exception(exc: Exception, *, item_count: int = 0) -> Exception:
 
 
 @contextmanager
-def as_api_errors(*, item_count: int = 0) -> Iterator[None]:
+def as_api_errors() -> Iterator[None]:
     """Run a service call; answer billing's own failures as DRF errors (chained)."""
     try:
         yield
     except (BillingError, PeerUnavailable) as exc:
-        raise api_exception(exc, item_count=item_count) from exc
+        raise api_exception(exc) from exc

@@ -1,5 +1,6 @@
 """What can go wrong in billing's own rules: plain exceptions, turned into HTTP answers by the
 views (``bills.api_errors``), so services stay free of HTTP."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ class ItemProblem:
 
 class InvalidBillItems(BillingError):
     def __init__(self, problems: list[ItemProblem]) -> None:
-        super().__init__("; ".join(f"items[{p.index}].{p.field}: {p.message}" for p in problems))
+        super().__init__("; ".join(f"items.{p.index}.{p.field}: {p.message}" for p in problems))
         self.problems = problems
 
 

@@ -4,6 +4,7 @@ Every call goes through the X-MS-TOKEN ``ServiceClient`` (a fresh token per requ
 timeouts, retries for GET). A peer that is down, slow, failing, refusing our token or answering
 something we cannot read raises :class:`PeerUnavailable`, which the views answer with 503.
 """
+
 from __future__ import annotations
 
 import logging
@@ -104,6 +105,11 @@ def service_client(service: str) -> ServiceClient:
     if client is None:
         client = _clients.setdefault(cache_key, ServiceClient(service))
     return client
+
+
+def clear_clients() -> None:
+    """Forget the cached clients (tests that point the peers elsewhere)."""
+    _clients.clear()
 
 
 def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None = None):

@@ -1,5 +1,6 @@
 """How billing's one way in (an end user's bearer token) looks in the OpenAPI schema.
 Imported by BillsConfig.ready() so drf-spectacular knows it."""
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 

@@ -1,4 +1,5 @@
 """Reads of bills and deliveries; a user only ever sees their own."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet

@@ -1,4 +1,5 @@
 """Request and response shapes of the billing API."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -29,24 +30,16 @@ class BillCreateSerializer(serializers.Serializer):
 
     def validate_items(self, items: list[dict]) -> list[dict]:
         first_index: dict[int, int] = {}
-        errors: list[dict] = []
+        errors: dict[int, dict] = {}
         for index, item in enumerate(items):
             seen_at = first_index.setdefault(item["product_id"], index)
             if seen_at != index:
-                errors.append(
-                    {
-                        "product_id": [
-                            serializers.ErrorDetail(
-                                f"Product {item['product_id']} is already in items[{seen_at}]; "
-                                "give it once with the total quantity.",
-                                code="duplicate_product",
-                            )
-                        ]
-                    }
+                message = (
+                    f"Product {item['product_id']} is already item {seen_at}; give it once with the "
+                    "total quantity."
                 )
-            else:
-                errors.append({})
-        if any(errors):
+                errors[index] = {"product_id": [serializers.ErrorDetail(message, code="duplicate_product")]}
+        if errors:
             raise serializers.ValidationError(errors)
         return items
 

@@ -3,6 +3,7 @@
 Peer calls happen outside any database transaction: a slow peer must not hold locks, and a
 failing peer leaves nothing stored.
 """
+
 from __future__ import annotations
 
 import base64
@@ -77,7 +78,9 @@ class _PricedLine:
 # --- Bills ---------------------------------------------------------------------------------------
 
 
-def create_bill(*, user_id: int, lines: Sequence[BillLine], idempotency_key: str | None = None) -> BillOutcome:
+def create_bill(
+    *, user_id: int, lines: Sequence[BillLine], idempotency_key: str | None = None
+) -> BillOutcome:
     """A bill for ``lines`` at the product service's current prices.
 
     With an ``idempotency_key`` the key is claimed first (its own committed row, unique per user),
@@ -152,11 +155,18 @@ def _price_lines(lines: Sequence[BillLine]) -> list[_PricedLine]:
         product = catalogue.get(line.product_id)
         if product is None:
             problems.append(
-                ItemProblem(index, "product_id", f"Product {line.product_id} is unknown or no longer for sale.", "unknown_product")
+                ItemProblem(
+                    index,
+                    "product_id",
+                    f"Product {line.product_id} is unknown or no longer for sale.",
+                    "unknown_product",
+                )
             )
         elif not product.is_active:
             problems.append(
-                ItemProblem(index, "product_id", f"Product {line.product_id} is not for sale.", "inactive_product")
+                ItemProblem(
+                    index, "product_id", f"Product {line.product_id} is not for sale.", "inactive_product"
+                )
             )
     if problems:
         raise InvalidBillItems(problems)
@@ -169,7 +179,7 @@ def _price_lines(lines: Sequence[BillLine]) -> list[_PricedLine]:
                 ItemProblem(
                     index,
                     "product_id",
-                    f"Product {line.product.id} is priced in {line.product.currency}, but items[0] in "
+                    f"Product {line.product.id} is priced in {line.product.currency}, but item 0 in "
                     f"{bill_currency}; one bill has one currency.",
                     "mixed_currencies",
                 )

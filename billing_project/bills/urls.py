@@ -1,4 +1,5 @@
 """API routes of the billing service."""
+
 from django.urls import path
 
 from .views import BillDeliveryView, BillDetailView, BillListCreateView

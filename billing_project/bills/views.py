@@ -1,4 +1,5 @@
 """The billing API: thin views over ``services`` (writes) and ``selectors`` (reads)."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -26,7 +27,9 @@ IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 
 _error = OpenApiResponse(ErrorSerializer)
-_unavailable = OpenApiResponse(ErrorSerializer, description="A peer service is down, slow or failing; nothing stored.")
+_unavailable = OpenApiResponse(
+    ErrorSerializer, description="A peer service is down, slow or failing; nothing stored."
+)
 
 
 class InvalidIdempotencyKey(exceptions.ValidationError):
@@ -38,7 +41,9 @@ def caller_user_id(request: Request) -> int:
     try:
         user_id = int(request.user.id)
     except (TypeError, ValueError) as exc:
-        raise exceptions.AuthenticationFailed("The token names no usable user id.", code="token_invalid") from exc
+        raise exceptions.AuthenticationFailed(
+            "The token names no usable user id.", code="token_invalid"
+        ) from exc
     if user_id < 1:
         raise exceptions.AuthenticationFailed("The token names no usable user id.", code="token_invalid")
     return user_id
@@ -114,7 +119,7 @@ class BillListCreateView(UserTokenView):
         payload = BillCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = [services.BillLine(**item) for item in payload.validated_data["items"]]
-        with as_api_errors(item_count=len(lines)):
+        with as_api_errors():
             outcome = services.create_bill(user_id=user_id, lines=lines, idempotency_key=idempotency_key)
         headers = {"Location": reverse("bill-detail", kwargs={"pk": outcome.bill.pk}, request=request)}
         if not outcome.created:
@@ -137,7 +142,9 @@ class BillDetailView(UserTokenView):
 class BillDeliveryView(UserTokenView):
     serializer_class = DeliverySerializer
 
-    @extend_schema(summary="The delivery of one of the caller's bills", responses={200: DeliverySerializer, 404: _error})
+    @extend_schema(
+        summary="The delivery of one of the caller's bills", responses={200: DeliverySerializer, 404: _error}
+    )
     def get(self, request: Request, pk: int) -> Response:
         delivery: Delivery | None = selectors.delivery_of_user_bill(user_id=self.user_id, bill_id=pk)
         if delivery is None:

@@ -1,4 +1,5 @@
 """Forget Idempotency-Keys older than the retention (24 hours at least); run it daily (cron)."""
+
 from datetime import timedelta
 
 from django.core.management.base import BaseCommand
