@@ -68,6 +68,20 @@ def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
     return config
 
 
+def cache_config(service: str, *, data_dir: Path) -> dict[str, Any]:
+    """``CACHE_URL``: ``redis://...`` or ``file:///dir``; unset, files under ``data_dir``. Every
+    worker process of a host shares either (a per-process memory cache would let each gunicorn
+    worker count login attempts on its own)."""
+    url = os.environ.get("CACHE_URL") or f"file://{data_dir / 'cache' / service}"
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                "KEY_PREFIX": service}
+    if url.startswith("file://"):
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": url.removeprefix("file://")}
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://... or file:///dir, not {url!r}")
+
+
 def secret_key(debug: bool) -> str:
     key = os.environ.get("DJANGO_SECRET_KEY")
     if key:
@@ -95,6 +109,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "SECRET_KEY": secret_key(debug),
         "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"]),
         "DATABASES": {"default": database_config(service, data_dir=repo_dir / ".data")},
+        "CACHES": {"default": cache_config(service, data_dir=repo_dir / ".data")},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "INSTALLED_APPS": [
             "django.contrib.admin",

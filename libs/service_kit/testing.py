@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from .keys import clear_key_cache, create_key
@@ -117,6 +118,8 @@ class ServiceProcess:
             "DJANGO_SECRET_KEY": "test-only-secret-key-for-subprocess-services",
             f"{service.upper()}_DATABASE_URL": database_url,
             f"{service.upper()}_SERVICE_URL": self.url,
+            # A cache of its own: never share throttle counters with a dev server or a suite.
+            "CACHE_URL": f"file://{Path(tempfile.gettempdir()) / f'shop-cache-{service}-{port}'}",
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }
