@@ -81,11 +81,20 @@ def unsigned(head: dict, payload: dict) -> str:
     return f"{segment(head)}.{segment(payload)}."
 
 
-def token(key: SigningKey, *, head: dict | None = None, drop: tuple[str, ...] = (), **claim_overrides: Any) -> str:
-    """A token ``key``'s service would send (valid unless the overrides break it)."""
+def token(
+    key: SigningKey,
+    *,
+    head: dict | None = None,
+    drop: tuple[str, ...] = (),
+    raw: dict[str, Any] | None = None,
+    **claim_overrides: Any,
+) -> str:
+    """A token ``key``'s service would send (valid unless the overrides break it); ``raw`` claims
+    replace the computed ones as they are (say, a number as a string)."""
     payload = claims(**claim_overrides)
     for name in drop:
         payload.pop(name, None)
+    payload.update(raw or {})
     return sign_ed25519(head or header(key), payload, key.private_key)
 
 

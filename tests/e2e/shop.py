@@ -76,11 +76,15 @@ class Shop:
         return self
 
     def stop(self) -> None:
-        for process in [*self.extra, *self.services.values()]:
+        """Stop every process at once (each may wait out gunicorn's graceful timeout)."""
+
+        def stop_quietly(process: ServiceProcess) -> None:
             try:
                 process.stop()
             except Exception:  # stopping the rest matters more than one stubborn process
                 pass
+
+        _in_parallel(stop_quietly, [*self.extra, *self.services.values()])
 
     def __enter__(self) -> "Shop":
         return self.start()

@@ -200,10 +200,10 @@ CATALOGUE = {
     "missing jti": (lambda k: forge.token(k.billing, drop=("jti",)), 401, "token_invalid"),
     "empty jti": (lambda k: forge.token(k.billing, jti=""), 401, "token_invalid"),
     "exp as a string": (
-        lambda k: forge.token(k.billing, exp=str(int(time.time()) + 30)), 401, {"token_invalid", "token_expired"}
+        lambda k: forge.token(k.billing, raw={"exp": str(int(time.time()) + 30)}), 401, {"token_invalid", "token_expired"}
     ),
     "iat as a string": (
-        lambda k: forge.token(k.billing, iat=str(int(time.time()))), 401, {"token_invalid", "token_expired"}
+        lambda k: forge.token(k.billing, raw={"iat": str(int(time.time()))}), 401, {"token_invalid", "token_expired"}
     ),
     # Binding to this request
     "wrong method": (lambda k: forge.token(k.billing, htm="POST"), 401, "token_request_mismatch"),

@@ -16,8 +16,19 @@ def library_token(
     body: bytes | None = None,
     ttl: int = 30,
 ) -> str:
-    from service_kit.ms_token.tokens import mint
-
+    mint = _library_mint()
     return mint(
         audience, scope, method, path, body, issuer=issuer, ttl=ttl, key=shop.signing_key(issuer)
     )
+
+
+def _library_mint():
+    """The library reads Django settings at import; this process runs no Django project, so it
+    gets the least settings that minting needs (the issuer and key are passed explicitly)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(SERVICE_NAME="billing", MS_TOKEN={})
+    from service_kit.ms_token.tokens import mint
+
+    return mint
