@@ -128,12 +128,15 @@ def test_one_call_with_every_id_and_a_fresh_token_per_retry(alice_client, shop, 
 
     def product_service(request):
         # Read at call time: the client re-sends one prepared request with a new token header.
+        assert request.headers["X-Request-ID"] == "order-flow-1"  # passed on to the peer
         seen.append((request.url.split("?", 1)[1], request.headers["X-MS-TOKEN"]))
         return answers[len(seen) - 1]
 
     with responses.RequestsMock() as mock:
         mock.add_callback(responses.GET, product_list_url(shop), callback=product_service)
-        response = alice_client.post(BILLS_URL, items((keyboard, 1), (mouse, 2)), format="json")
+        response = alice_client.post(
+            BILLS_URL, items((keyboard, 1), (mouse, 2)), format="json", HTTP_X_REQUEST_ID="order-flow-1"
+        )
 
     assert response.status_code == 201
     assert response.json()["total"] == "30.99"
