@@ -63,7 +63,7 @@ def cmd_keys(argv: list[str]) -> int:
     parser.add_argument("--rotate", choices=SERVICES, help="add a new current key for SERVICE")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "libs"))
-    from service_kit.keys import create_key, ensure_key
+    from service_kit.keys import ACTIVATION_SECONDS, create_key, ensure_key
 
     for service in SERVICES:
         created = ensure_key(service)
@@ -71,7 +71,10 @@ def cmd_keys(argv: list[str]) -> int:
             print(f"{service}: created signing key {created.kid}")
     if args.rotate:
         key = create_key(args.rotate)
-        print(f"{args.rotate}: new signing key {key.kid}; older keys stay published until their tokens expire")
+        print(
+            f"{args.rotate}: new key {key.kid}, published now, signing in {ACTIVATION_SECONDS} s "
+            "(restart not needed); the old key stays published until its tokens have expired"
+        )
     return 0
 
 

@@ -2,8 +2,13 @@
 
 Keys live as PEM files under ``<keys dir>/<service>/<kid>.pem`` (mode 0600), created by
 ``python manage_all.py keys``; or one key comes from ``MS_SIGNING_KEY`` (PEM text) or
-``MS_SIGNING_KEY_FILE``. The newest key signs. A key that a newer one replaced stays published
-for ``RETENTION_SECONDS`` so that tokens it signed can still be verified until they expire.
+``MS_SIGNING_KEY_FILE``.
+
+Rotation is "publish, then sign": a new key is published at once but signs only after
+``ACTIVATION_SECONDS``, longer than a verifier's JWKS refetch interval (30 s), so no verifier
+that fetched our keys just before the rotation refuses the new key's first tokens. The newest
+active key signs. A replaced key stays published for ``RETENTION_SECONDS`` after its successor
+starts signing, so tokens it signed can still be verified until they expire.
 """
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEY_FILE = re.compile(r"(?P<kid>(?P<service>[a-z]+)-(?P<created>\d{10})-[0-9a-f]{8})\.pem")
 
+# A new key waits this long between being published and signing: more than the 30 s a
+# verifier may wait before refetching our JWKS for an unknown kid.
+ACTIVATION_SECONDS = 35
 # A superseded key must outlive every token it signed: the longest lifetime (300 s) plus
 # clock leeway, rounded up generously.
 RETENTION_SECONDS = 600
@@ -92,17 +100,30 @@ class KeyRing:
                 "or set MS_SIGNING_KEY"
             )
 
+    def _active_from(self, index: int) -> float:
+        # The first key signs at once: before it there was nothing to verify with.
+        return self.keys[index].created_at + (ACTIVATION_SECONDS if index else 0)
+
+    def signing_key_at(self, now: float) -> SigningKey:
+        """The newest key that has been published long enough to sign."""
+        for index in range(len(self.keys) - 1, 0, -1):
+            if self._active_from(index) <= now:
+                return self.keys[index]
+        return self.keys[0]
+
     @property
     def signing_key(self) -> SigningKey:
-        return self.keys[-1]
+        return self.signing_key_at(time.time())
 
     def published_keys(self, now: float | None = None) -> list[SigningKey]:
+        """Keys not yet signing, the one signing, and those replaced less than RETENTION ago."""
         now = time.time() if now is None else now
-        published = []
-        for key, successor in zip(self.keys, self.keys[1:] + (None,)):
-            if successor is None or now - successor.created_at < RETENTION_SECONDS:
-                published.append(key)
-        return published
+        last = len(self.keys) - 1
+        return [
+            key
+            for index, key in enumerate(self.keys)
+            if index == last or now - self._active_from(index + 1) < RETENTION_SECONDS
+        ]
 
     def jwks(self, now: float | None = None) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.public_jwk() for key in self.published_keys(now)]}
@@ -161,7 +182,9 @@ def create_key(service: str, keys_dir: Path | None = None) -> SigningKey:
     """Create a new key, which becomes the service's signing key."""
     directory = (keys_dir or default_keys_dir()) / service
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    created_at = int(time.time())
+    existing = [int(m["created"]) for p in directory.iterdir() if (m := _KEY_FILE.fullmatch(p.name))]
+    # Strictly newer than every existing key, even within the same second: order is by time.
+    created_at = max([int(time.time()), *(t + 1 for t in existing)])
     kid = f"{service}-{created_at}-{secrets.token_hex(4)}"
     key = SigningKey(kid=kid, private_key=Ed25519PrivateKey.generate(), created_at=created_at)
     path = directory / f"{kid}.pem"

@@ -1,6 +1,7 @@
 import pytest
 
 from service_kit.keys import (
+    ACTIVATION_SECONDS,
     RETENTION_SECONDS,
     KeyConfigurationError,
     create_key,
@@ -14,19 +15,27 @@ def test_private_key_files_are_private(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o600
 
 
-def test_newest_key_signs_and_superseded_keys_stay_published_for_a_while(tmp_path):
+def test_a_new_key_is_published_at_once_but_signs_only_after_activation(tmp_path):
     first = create_key("billing", tmp_path)
+    second = create_key("billing", tmp_path)  # same second: still strictly newer
+    assert second.created_at > first.created_at
     ring = load_key_ring("billing", tmp_path)
-    assert ring.signing_key.kid == first.kid
+    activation = second.created_at + ACTIVATION_SECONDS
+    assert ring.signing_key_at(activation - 1).kid == first.kid
+    assert ring.signing_key_at(activation).kid == second.kid
+    # Published before it signs, so verifiers can fetch it in time.
+    assert {k.kid for k in ring.published_keys(now=activation - 1)} == {first.kid, second.kid}
+
+
+def test_a_replaced_key_stays_published_until_its_tokens_have_expired(tmp_path):
+    first = create_key("billing", tmp_path)
     second = create_key("billing", tmp_path)
-    # Same second: order by kid is arbitrary, so make the second one strictly newer.
     ring = load_key_ring("billing", tmp_path)
-    newest = max([first, second], key=lambda k: (k.created_at, k.kid))
-    assert ring.signing_key.kid == newest.kid
-    kids = {k["kid"] for k in ring.jwks()["keys"]}
-    assert kids == {first.kid, second.kid}
-    later = newest.created_at + RETENTION_SECONDS + 1
-    assert {k.kid for k in ring.published_keys(now=later)} == {newest.kid}
+    replaced_at = second.created_at + ACTIVATION_SECONDS
+    still = replaced_at + RETENTION_SECONDS - 1
+    assert {k.kid for k in ring.published_keys(now=still)} == {first.kid, second.kid}
+    assert {k.kid for k in ring.published_keys(now=still + 1)} == {second.kid}
+    assert {k["kid"] for k in ring.jwks(now=still + 1)["keys"]} == {second.kid}
 
 
 def test_missing_keys_are_a_clear_configuration_error(tmp_path):
