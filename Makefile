@@ -23,5 +23,18 @@ up: install
 test: install
 	$(PY) scripts/run_tests.py $(SUITES)
 
+demo: install
+	$(PY) scripts/demo.py
+
+# What the security costs: the token library's micro-benchmark, then billing -> product over
+# HTTP under gunicorn on PostgreSQL for four ways of authenticating (one run, ratios to none).
+bench: install
+	$(PY) bench/ms_token_bench.py
+	$(PY) bench/bench.py
+
+# A bounded load run (not part of CI): bills through billing -> product, then a consistency check.
+load: install
+	$(PY) scripts/load.py
+
 clean:
 	rm -rf $(VENV) .data
