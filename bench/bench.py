@@ -1,0 +1,297 @@
+#!/usr/bin/env python
+"""`make bench`: what service authentication costs, billing -> product, from one run.
+
+Starts user, product and billing under gunicorn (2 workers x 4 threads, keep-alive) on
+PostgreSQL (databases bench_user, bench_product, bench_billing on BENCH_PG_URL's server, created
+and dropped here), with bench-only endpoints mounted by settings overlays (bench/shopbench,
+bench/bench_*_settings.py): product serves one small catalogue read behind four kinds of
+authentication, billing makes one call to it per request and times the call itself.
+
+    none     no authentication
+    static   a static shared token compared in constant time (the article's first design)
+    fetched  a token fetched from the token service (user, POST /api/service-tokens/) before
+             every call (the article's second design; MS_TOKEN_SOURCE=token-service, issue 6)
+    xms      X-MS-TOKEN as built: billing signs a fresh single-use token per call
+
+For 1 and 8 concurrent callers, modes interleaved round by round: p50/p99 latency of the
+billing -> product call (measured in billing) and throughput (calls/s), each as a ratio to
+"none". Then the micro costs of minting and verifying one token (bench/ms_token_bench.py).
+Ends with one line for scripts:
+    bench: xms_throughput_ratio_conc8=<x> xms_p50_ratio_seq=<y> xms_vs_fetch_throughput=<z>
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+MODES = ("none", "static", "fetched", "xms")
+CONCURRENCY = (1, 8)
+SERVICES = ("user", "product", "billing")
+TARGETS = {"xms_throughput_ratio_conc8": (">=", 0.85), "xms_p50_ratio_seq": ("<=", 1.35), "xms_vs_fetch_throughput": (">=", 2.0)}
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+def use_bench_databases(server_url: str) -> None:
+    """Point fresh_database_url at PostgreSQL: it drops and creates bench_<service> there."""
+    for service in SERVICES:
+        os.environ[f"{service.upper()}_DATABASE_URL"] = f"{server_url.rstrip('/')}/bench_{service}"
+
+
+def drop_bench_databases(server_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(f"{server_url.rstrip('/')}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
+        for service in SERVICES:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(f"bench_{service}")))
+
+
+# --- load --------------------------------------------------------------------------------------
+
+class Segment:
+    """``concurrency`` callers hitting billing's /bench/call/<mode>/ for ``seconds``."""
+
+    def __init__(self, billing_url: str, mode: str, concurrency: int, seconds: float) -> None:
+        self.url = f"{billing_url}/bench/call/{mode}/"
+        self.concurrency = concurrency
+        self.seconds = seconds
+        self.call_us: list[int] = []
+        self.failures: list[str] = []
+        self.elapsed = 0.0
+        self.started = 0.0
+        self._lock = threading.Lock()
+
+    def _caller(self, barrier: threading.Barrier) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.get(self.url.split("/bench/")[0] + "/healthz", timeout=10)  # connected before the clock
+        barrier.wait(timeout=30)
+        deadline = self.started + self.seconds
+        samples, failures = [], []
+        while time.perf_counter() < deadline:
+            response = session.get(self.url, timeout=30)
+            body = response.json()
+            if response.status_code != 200 or body.get("status") != 200:
+                failures.append(f"{response.status_code} {body}")
+                if len(failures) > 20:
+                    break
+                continue
+            samples.append(body["us"])
+        with self._lock:
+            self.call_us.extend(samples)
+            self.failures.extend(failures)
+
+    def run(self) -> "Segment":
+        # The clock starts once every caller is connected (the last one through the barrier).
+        barrier = threading.Barrier(self.concurrency, action=self._start_clock)
+        threads = [threading.Thread(target=self._caller, args=(barrier,), daemon=True) for _ in range(self.concurrency)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(self.seconds + 60)
+        self.elapsed = time.perf_counter() - self.started
+        return self
+
+    def _start_clock(self) -> None:
+        self.started = time.perf_counter()
+
+    @property
+    def throughput(self) -> float:
+        return len(self.call_us) / self.elapsed if self.elapsed else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def available_modes(billing_url: str) -> list[str]:
+    modes = []
+    for mode in MODES:
+        response = requests.get(f"{billing_url}/bench/call/{mode}/", timeout=30)
+        if response.status_code == 200 and response.json().get("status") == 200:
+            modes.append(mode)
+        else:
+            print(f"  mode {mode}: not measured ({response.status_code} {response.text[:200]})", flush=True)
+    return modes
+
+
+# --- micro costs -------------------------------------------------------------------------------
+
+def micro_costs(rounds: int, n: int) -> tuple[list[str], dict[str, float]]:
+    """bench/ms_token_bench.py's figures (it owns them): mint, verify, replay store."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "ms_token_bench.py"), "--rounds", str(rounds), "--n", str(n)],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    figures: dict[str, float] = {}
+    for line in lines:
+        if match := re.match(r"mint:\s+([\d.]+) us", line):
+            figures["mint_us"] = float(match[1])
+        elif match := re.match(r"verify:\s+([\d.]+) us", line):
+            figures["verify_us"] = float(match[1])
+        elif match := re.match(r"replay check, PostgreSQL\s*: median ([\d.]+) ms", line):
+            figures["replay_pg_us"] = float(match[1]) * 1000
+        elif match := re.match(r"replay check, Redis\s*: median ([\d.]+) ms", line):
+            figures["replay_redis_us"] = float(match[1]) * 1000
+    if result.returncode != 0 and not figures:
+        lines.append(f"(ms_token_bench.py failed: {result.stderr[-500:]})")
+    return lines, figures
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per segment")
+    parser.add_argument("--rounds", type=int, default=3, help="each mode x concurrency this many times, interleaved")
+    parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
+    parser.add_argument("--write", type=Path, help="also write the results as Markdown to this file")
+    args = parser.parse_args(argv)
+
+    from shop import Shop, python_path_with
+
+    use_bench_databases(args.pg)
+    static_token = secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory(prefix="shop-bench-") as tmp:
+        shop = Shop(
+            Path(tmp),
+            db_prefix="bench",
+            workers=2,
+            threads=4,
+            env={
+                "PYTHONPATH": python_path_with(BENCH),
+                "BENCH_STATIC_TOKEN": static_token,
+                "LOGIN_THROTTLE_RATE": "100000/min",
+            },
+            settings_modules={"product": "bench_product_settings", "billing": "bench_billing_settings"},
+        )
+        try:
+            print(f"machine: {machine()}", flush=True)
+            print("starting user, product, billing under gunicorn (2 workers x 4 threads) on PostgreSQL ...", flush=True)
+            shop.start()
+            shop.manage("product", "seed_demo")
+            prepare_token_service(shop)
+            billing = shop.url("billing")
+            modes = available_modes(billing)
+            for mode in modes:  # warm: connections, key caches, JWKS fetches
+                Segment(billing, mode, 2, 1.0).run()
+            results: dict[tuple[str, int], list[Segment]] = {}
+            for round_number in range(args.rounds):
+                order = modes[round_number % len(modes):] + modes[: round_number % len(modes)]
+                for concurrency in CONCURRENCY:
+                    for mode in order:
+                        segment = Segment(billing, mode, concurrency, args.seconds).run()
+                        if segment.failures:
+                            print(f"FAILED calls in {mode} x{concurrency}: {segment.failures[:3]}", file=sys.stderr)
+                            return 1
+                        results.setdefault((mode, concurrency), []).append(segment)
+                print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
+        finally:
+            shop.stop()
+            drop_bench_databases(args.pg)
+
+    micro_lines, micro = micro_costs(rounds=3, n=2000)
+    return report(results, modes, micro_lines, micro, args)
+
+
+def prepare_token_service(shop) -> None:
+    """Issue 6's token service grants billing products:read at product (when it is built)."""
+    try:
+        shop.manage("user", "help", "grant_service_token")
+    except RuntimeError:
+        return  # no such command: the 'fetched' mode reports itself unavailable
+    shop.manage("user", "grant_service_token", "billing", "product", "products:read")
+
+
+def report(results, modes, micro_lines, micro, args) -> int:
+    rows = {}
+    for (mode, concurrency), segments in results.items():
+        samples = [us for s in segments for us in s.call_us]
+        rows[(mode, concurrency)] = {
+            "p50": percentile(samples, 0.50) / 1000,
+            "p99": percentile(samples, 0.99) / 1000,
+            "rps": statistics.median(s.throughput for s in segments),
+            "n": len(samples),
+        }
+    lines = [
+        f"machine: {machine()}",
+        f"setup: gunicorn 2 workers x 4 threads per service, PostgreSQL, {args.rounds} rounds x {args.seconds:.0f} s per cell, modes interleaved",
+        "",
+        "| auth | callers | p50 ms | p99 ms | calls/s | p50 / none | calls/s / none | calls |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for concurrency in CONCURRENCY:
+        base = rows.get(("none", concurrency))
+        for mode in modes:
+            row = rows[(mode, concurrency)]
+            lines.append(
+                f"| {mode} | {concurrency} | {row['p50']:.2f} | {row['p99']:.2f} | {row['rps']:.0f} | "
+                f"{row['p50'] / base['p50']:.2f} | {row['rps'] / base['rps']:.2f} | {row['n']} |"
+            )
+    lines += ["", "X-MS-TOKEN micro costs (bench/ms_token_bench.py):"]
+    lines += [f"    {line}" for line in micro_lines]
+    if micro:
+        lines.append(
+            "    per call: mint {mint} + verify {verify} + replay store {replay} (PostgreSQL) µs".format(
+                mint=f"{micro.get('mint_us', float('nan')):.0f}",
+                verify=f"{micro.get('verify_us', float('nan')):.0f}",
+                replay=f"{micro.get('replay_pg_us', float('nan')):.0f}",
+            )
+        )
+
+    def ratio(a, b):
+        return a / b if a is not None and b else float("nan")
+
+    get = lambda mode, c, key: rows.get((mode, c), {}).get(key)  # noqa: E731
+    summary = {
+        "xms_throughput_ratio_conc8": ratio(get("xms", 8, "rps"), get("none", 8, "rps")),
+        "xms_p50_ratio_seq": ratio(get("xms", 1, "p50"), get("none", 1, "p50")),
+        "xms_vs_fetch_throughput": ratio(get("xms", 8, "rps"), get("fetched", 8, "rps")),
+    }
+    lines.append("")
+    for name, value in summary.items():
+        op, target = TARGETS[name]
+        met = value == value and (value >= target if op == ">=" else value <= target)
+        lines.append(f"target {name} {op} {target}: {value:.2f} {'met' if met else 'NOT MET'}")
+    final = "bench: " + " ".join(f"{name}={value:.2f}" for name, value in summary.items())
+    print("\n".join(lines))
+    if args.write:
+        args.write.write_text(
+            "# `make bench` results\n\nBilling -> product calls, four ways of authenticating; the latest run "
+            "(`make bench`, see bench/bench.py for the method).\n\n```\n" + "\n".join(lines[:2]) + "\n```\n\n"
+            + "\n".join(lines[2:]) + f"\n\n```\n{final}\n```\n"
+        )
+    print(final)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

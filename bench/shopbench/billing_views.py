@@ -1,0 +1,86 @@
+"""The caller: one billing -> product call per request, timed inside billing."""
+from __future__ import annotations
+
+import threading
+import time
+
+import requests
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from service_kit.ms_token.client import ServiceCallError, ServiceClient
+from service_kit.ms_token.settings import ms_token_settings
+
+TIMEOUT = (2.0, 5.0)
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """A keep-alive session per thread, configured as ServiceClient configures its own."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        session.trust_env = False
+    return session
+
+
+def _plain(path: str, headers: dict[str, str]) -> int:
+    response = _session().get(settings.SERVICE_URLS["product"] + path, headers=headers, timeout=TIMEOUT)
+    response.content  # noqa: B018 - read the body, as a real caller would
+    return response.status_code
+
+
+def _token_service_source():
+    """The issue 6 token source (a token fetched from the user service before every call)."""
+    from django.utils.module_loading import import_string
+
+    path = ms_token_settings.TOKEN_SOURCES.get("token-service")
+    if not path:
+        return None
+    return import_string(path)()
+
+
+_self_signed = ServiceClient("product")
+_fetched = None
+_fetched_lock = threading.Lock()
+
+
+def _fetched_client() -> ServiceClient:
+    global _fetched
+    if _fetched is None:
+        with _fetched_lock:
+            if _fetched is None:
+                source = _token_service_source()
+                if source is None:
+                    raise LookupError("no 'token-service' token source: issue 6 is not built")
+                _fetched = ServiceClient("product", token_source=source)
+    return _fetched
+
+
+def _xms(client: ServiceClient, path: str) -> int:
+    try:
+        return client.get(path, scope="products:read").status_code
+    except ServiceCallError as error:
+        return getattr(error, "status", None) or 503
+
+
+CALLERS = {
+    "none": lambda: _plain("/bench/none/", {}),
+    "static": lambda: _plain("/bench/static/", {"X-Static-Token": settings.BENCH_STATIC_TOKEN}),
+    "xms": lambda: _xms(_self_signed, "/bench/xms/"),
+    "fetched": lambda: _xms(_fetched_client(), "/bench/fetched/"),
+}
+
+
+def call(request: HttpRequest, mode: str) -> JsonResponse:
+    caller = CALLERS.get(mode)
+    if caller is None:
+        return JsonResponse({"detail": f"unknown mode {mode}", "code": "not_found"}, status=404)
+    started = time.perf_counter()
+    try:
+        status = caller()
+    except LookupError as error:
+        return JsonResponse({"detail": str(error), "code": "not_available"}, status=501)
+    except requests.RequestException as error:
+        return JsonResponse({"detail": str(error), "code": "peer_failed", "status": 0}, status=502)
+    return JsonResponse({"status": status, "us": round((time.perf_counter() - started) * 1e6)})
