@@ -166,6 +166,8 @@ def _report(shop: Shop, buyers: list[Buyer], tokens: list[str], elapsed: float) 
     if not created:
         problems.append("no bill was made at all")
     print("load: " + ("FAILED: " + "; ".join(problems) if problems else "ok: zero 5xx, zero lost or doubled bills"))
+    if problems:
+        print("\nlast service log lines:\n" + shop.logs(25))
     return 1 if problems else 0
 
 
