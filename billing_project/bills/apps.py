@@ -5,5 +5,3 @@ class BillsConfig(AppConfig):
     name = "bills"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self) -> None:
-        from . import schema  # noqa: F401 (registers the OpenAPI auth scheme)

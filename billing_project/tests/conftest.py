@@ -72,8 +72,7 @@ def _start_services(keys_dir: Path, work_dir: Path) -> dict[str, ServiceProcess]
             service,
             port=ports[service],
             database_url=fresh_database_url(service, PEER_DATABASES[service], work_dir),
-            # This process's DJANGO_SETTINGS_MODULE (billing's) must not leak into the peers.
-            env={**env, "DJANGO_SETTINGS_MODULE": f"{service}_site.settings"},
+            env=env,
             log_dir=work_dir,
         )
         for service in SERVICES

@@ -121,6 +121,8 @@ class ServiceProcess:
             # A cache of its own: never share throttle counters with a dev server or a suite.
             "CACHE_URL": f"file://{Path(tempfile.gettempdir()) / f'shop-cache-{service}-{port}'}",
             "PYTHONUNBUFFERED": "1",
+            # Never the parent's: a suite's own settings module must not leak into its peers.
+            "DJANGO_SETTINGS_MODULE": f"{service}_site.settings",
             **(env or {}),
         }
         self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / f"{service}-{port}.log"

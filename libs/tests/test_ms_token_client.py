@@ -104,17 +104,25 @@ def test_a_dead_peer_raises(as_billing):
         client.get("/api/products/", scope="products:read")
 
 
-def test_a_silent_peer_times_out(as_billing, settings):
-    settings.MS_TOKEN = {**settings.MS_TOKEN, "READ_TIMEOUT": 0.2, "RETRIES": 0}
+def test_a_silent_peer_times_out_once_without_retries(as_billing, settings):
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "READ_TIMEOUT": 0.2, "RETRIES": 2}
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)  # accepts connections (the kernel does), never answers
+    attempts = []
+
+    class CountingSource:
+        def token(self, **request):
+            attempts.append(request)
+            return as_billing.token(**request)
+
     try:
-        client = ServiceClient("product", token_source=as_billing, base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
+        client = ServiceClient("product", token_source=CountingSource(), base_url=f"http://127.0.0.1:{listener.getsockname()[1]}")
         assert client.timeout == (2.0, 0.2)
         with pytest.raises(ServiceCallError) as caught:
             client.get("/api/products/", scope="products:read")
         assert isinstance(caught.value.__cause__, requests.Timeout)
+        assert len(attempts) == 1  # a hung peer is not asked again: the caller's 503 comes fast
     finally:
         listener.close()
 

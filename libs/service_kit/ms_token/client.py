@@ -3,7 +3,8 @@
 - a new token for every attempt (retries included): it is minted right before each send
 - base URL from ``settings.SERVICE_URLS``; connect and read timeouts always set
 - retries with urllib3 ``Retry`` backoff, for idempotent methods only (connection errors,
-  timeouts, 502/503/504)
+  connect timeouts, 502/503/504); a read timeout is not retried, so a hung peer costs one
+  read timeout, not one per attempt
 - ``X-Request-ID`` of the request being served passed on
 - one keep-alive ``requests.Session`` per client per thread; no cookies kept between calls
 - a dead, slow or failing peer, or one that refuses our token (401/403), raises
@@ -117,6 +118,9 @@ class ServiceClient:
             error = None
             try:
                 response = self.session.send(attempt, timeout=self.timeout, allow_redirects=False)
+            except requests.ReadTimeout as exc:
+                # A peer that hangs would hang again: retrying would only multiply the wait.
+                raise ServiceCallError(self.service, f"{method} {path}: no answer in time") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 response, error = None, exc
             except requests.RequestException as exc:  # garbage, bad encoding: not worth a retry
