@@ -223,12 +223,9 @@ def main(argv: list[str]) -> int:
 
 
 def prepare_token_service(shop) -> None:
-    """Issue 6's token service grants billing products:read at product (when it is built)."""
-    try:
-        shop.manage("user", "help", "grant_service_token")
-    except RuntimeError:
-        return  # no such command: the 'fetched' mode reports itself unavailable
-    shop.manage("user", "grant_service_token", "billing", "product", "products:read")
+    """The user service's demo data: the staff login, and whatever grants its token service
+    (issue 6) seeds for billing. Without them the 'fetched' mode reports itself unavailable."""
+    shop.manage("user", "seed_demo", env={"DEMO_STAFF_PASSWORD": secrets.token_urlsafe(12)})
 
 
 def report(results, modes, micro_lines, micro, args) -> int:
@@ -277,6 +274,9 @@ def report(results, modes, micro_lines, micro, args) -> int:
         "xms_vs_fetch_throughput": ratio(get("xms", 8, "rps"), get("fetched", 8, "rps")),
     }
     lines.append("")
+    for mode in MODES:
+        if mode not in modes:
+            lines.append(f"mode {mode!r} not measured in this run: its endpoint or token source did not answer 200")
     for name, value in summary.items():
         op, target = TARGETS[name]
         met = value == value and (value >= target if op == ">=" else value <= target)
