@@ -29,8 +29,7 @@ demo: install
 # What the security costs: the token library's micro-benchmark, then billing -> product over
 # HTTP under gunicorn on PostgreSQL for four ways of authenticating (one run, ratios to none).
 bench: install
-	$(PY) bench/ms_token_bench.py
-	$(PY) bench/bench.py
+	$(PY) bench/bench.py --write docs/bench.md
 
 # A bounded load run (not part of CI): bills through billing -> product, then a consistency check.
 load: install
