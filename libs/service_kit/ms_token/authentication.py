@@ -6,8 +6,9 @@
 No header: ``None`` (other classes may authenticate). Otherwise the token must pass every check
 of ``verification.verify`` and then the replay store, or the request is refused (401 with
 ``WWW-Authenticate: MS-Token``; 403 ``insufficient_scope``; 503 when the issuer's keys or the
-replay store do not answer). ``request.user`` is a ``ServicePrincipal``, ``request.auth`` the
-verified claims. One log line per verification: issuer, jti, outcome, code; never the token.
+replay store do not answer). ``request.user`` is a ``ServicePrincipal`` (the calling service:
+``iss``, or ``sub`` of a token-service token), ``request.auth`` the verified claims. One log line
+per verification: issuer, jti, outcome, code, caller; never the token.
 """
 from __future__ import annotations
 
@@ -35,10 +36,18 @@ def _loggable(value: object) -> str:
     return value if isinstance(value, str) and _LOGGABLE.fullmatch(value) else "-"
 
 
-def log_verification(issuer: object, jti: object, outcome: str, code: str) -> None:
-    fields = {"issuer": _loggable(issuer), "jti": _loggable(jti), "outcome": outcome, "code": code}
+def log_verification(issuer: object, jti: object, outcome: str, code: str, caller: object = None) -> None:
+    # caller: the service a token-service token speaks for (sub); else the issuer itself.
+    fields = {
+        "issuer": _loggable(issuer),
+        "jti": _loggable(jti),
+        "outcome": outcome,
+        "code": code,
+        "caller": _loggable(issuer if caller is None else caller),
+    }
     logger.info(
-        "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s",
+        "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s"
+        " caller=%(caller)s",
         fields,
         extra={"ms_token": fields},
     )
@@ -56,14 +65,15 @@ class MSTokenAuthentication(BaseAuthentication):
                 rejected.issuer, rejected.jti = verified.issuer, verified.jti
                 raise rejected
         except exc.TokenRejected as error:
-            log_verification(error.issuer, error.jti, "refused", error.code)
+            log_verification(error.issuer, error.jti, "refused", error.code, error.caller)
             raise exc.DRF_REFUSALS[error.code](error.detail) from error
         except exc.VerificationUnavailable as error:
             logger.warning("ms_token verification unavailable: %s", error)
             log_verification(None, None, "unavailable", "service_unavailable")
             raise exc.VerificationServiceUnavailable() from error
-        log_verification(verified.issuer, verified.jti, "accepted", "-")
-        principal = ServicePrincipal(verified.issuer, verified.scopes, verified.jti)
+        log_verification(verified.issuer, verified.jti, "accepted", "-", verified.caller)
+        token_service = verified.issuer if "sub" in verified.claims else None
+        principal = ServicePrincipal(verified.caller, verified.scopes, verified.jti, token_service)
         return principal, verified.claims
 
     @staticmethod

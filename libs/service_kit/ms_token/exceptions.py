@@ -22,7 +22,7 @@ INSUFFICIENT_SCOPE = "insufficient_scope"
 
 
 class TokenRejected(Exception):
-    """The token must be refused. ``issuer``/``jti`` are filled in once known, for the log."""
+    """The token must be refused. ``issuer``/``jti``/``caller`` are filled in once known, for the log."""
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
@@ -30,6 +30,7 @@ class TokenRejected(Exception):
         self.detail = detail
         self.issuer: str | None = None
         self.jti: str | None = None
+        self.caller: str | None = None  # sub of a token-service token
 
 
 class VerificationUnavailable(Exception):

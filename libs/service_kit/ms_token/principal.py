@@ -8,6 +8,9 @@ from dataclasses import dataclass
 class ServicePrincipal:
     """``request.user`` for a verified service call: the calling service and its granted scopes.
 
+    ``token_service`` is the issuer that vouched for ``service`` (a token of the central token
+    service, ``sub`` = ``service``); None when the caller signed the token itself.
+
     It is authenticated (DRF's ``IsAuthenticated`` passes) but is not an end user: views for end
     users use ``service_kit.permissions.IsEndUser`` (the default), views for services
     ``HasServiceScope``.
@@ -16,6 +19,7 @@ class ServicePrincipal:
     service: str
     scopes: frozenset[str]
     jti: str = ""
+    token_service: str | None = None
 
     is_authenticated = True
     is_anonymous = False

@@ -29,7 +29,14 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_TIMEOUT": 0.5,  # seconds; a Redis that does not answer in time means refusal
     # How the client gets its tokens; default from the env MS_TOKEN_SOURCE.
     "TOKEN_SOURCE": None,
-    "TOKEN_SOURCES": {"self": "service_kit.ms_token.sources.SelfSignedTokenSource"},
+    "TOKEN_SOURCES": {
+        "self": "service_kit.ms_token.sources.SelfSignedTokenSource",
+        "token-service": "service_kit.ms_token.sources.TokenServiceTokenSource",
+    },
+    # The central token service (issue 6): its service name, which is the iss of its tokens and
+    # the key of its URL in SERVICE_URLS (client: where to ask; callee: whose JWKS). A token with
+    # this iss and a sub speaks for the service sub. None: accept no token-service tokens.
+    "TOKEN_SERVICE_ISSUER": "user",
     # ServiceClient
     "CONNECT_TIMEOUT": 2.0,
     "READ_TIMEOUT": 5.0,
@@ -62,6 +69,7 @@ class MSTokenSettings:
             setattr(self, name, value)
         self.SERVICE_NAME = settings.SERVICE_NAME
         self.TOKEN_SOURCE = self.TOKEN_SOURCE or "self"
+        self.TOKEN_SERVICE_ISSUER = self.TOKEN_SERVICE_ISSUER or None
         self.TRUSTED_ISSUERS = self._trust_policy(self.TRUSTED_ISSUERS)
         if not 0 < self.TOKEN_TTL <= self.MAX_TOKEN_TTL:
             raise ImproperlyConfigured("MS_TOKEN: TOKEN_TTL must be positive and at most MAX_TOKEN_TTL")

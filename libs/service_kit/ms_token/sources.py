@@ -1,18 +1,38 @@
-"""Where the client's tokens come from.
+"""Where the client's tokens come from: ``MS_TOKEN_SOURCE`` (``MS_TOKEN["TOKEN_SOURCE"]``).
 
-``SelfSignedTokenSource`` (the default, ``MS_TOKEN_SOURCE=self``) signs each token with this
-service's own key. Another source (e.g. a token service) is a class with the same ``token``
-method, registered by name in ``MS_TOKEN["TOKEN_SOURCES"]`` and chosen with ``MS_TOKEN_SOURCE``.
+- ``self`` (default), ``SelfSignedTokenSource``: each token is signed with this service's own key.
+- ``token-service``, ``TokenServiceTokenSource``: each token is asked from the central token
+  service (the user service's ``POST /api/service-tokens/``), which signs it with its key and
+  names us in ``sub``.
+
+Another source is a class with the same ``token`` method, registered by name in
+``MS_TOKEN["TOKEN_SOURCES"]``.
 """
 from __future__ import annotations
 
+import json
+import logging
+import re
+import threading
+from http.cookiejar import DefaultCookiePolicy
 from typing import Protocol
 
+import requests
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from ..keys import SigningKey
+from ..middleware import REQUEST_ID_HEADER, current_request_id
+from .exceptions import ServiceCallError
 from .settings import ms_token_settings
-from .tokens import mint
+from .tokens import body_hash, mint
+
+logger = logging.getLogger(__name__)
+
+# The token service's endpoint, and the scope its client assertion must carry.
+TOKEN_ENDPOINT_PATH = "/api/service-tokens/"
+ASSERTION_SCOPE = "service-tokens:request"
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenSource(Protocol):
@@ -29,12 +49,102 @@ class SelfSignedTokenSource:
         return mint(audience, scope, method, path, body, issuer=self.issuer, key=self.key)
 
 
+class TokenServiceTokenSource:
+    """Asks the token service for every token (one POST per attempt of the call it is for).
+
+    The POST is authenticated by a client assertion in the spirit of RFC 7523 ``private_key_jwt``:
+    an ordinary X-MS-TOKEN that we sign ourselves (``assertion_source``), for the token service
+    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living 30 s and
+    accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
+    in ``sub``; the callee checks it as any token, against its own policy for us.
+
+    Keep-alive session per thread, timeouts always set. A connection that fails is tried once
+    more with a new assertion (a stale keep-alive connection must not fail a call); anything
+    else that goes wrong (timeout, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
+    """
+
+    attempts = 2
+
+    def __init__(
+        self,
+        *,
+        token_service: str | None = None,
+        base_url: str | None = None,
+        assertion_source: TokenSource | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> None:
+        from django.conf import settings
+
+        config = ms_token_settings
+        self.token_service = token_service or config.TOKEN_SERVICE_ISSUER
+        if not self.token_service:
+            raise ImproperlyConfigured("MS_TOKEN_SOURCE=token-service needs MS_TOKEN['TOKEN_SERVICE_ISSUER']")
+        base_url = base_url or settings.SERVICE_URLS[self.token_service]
+        self.url = base_url.rstrip("/") + TOKEN_ENDPOINT_PATH
+        self.assertion_source = assertion_source or SelfSignedTokenSource()
+        self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.trust_env = ms_token_settings.TRUST_ENV
+            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        return session
+
+    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
+        wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
+        if body:
+            wanted["body_hash"] = body_hash(body)
+        payload = json.dumps(wanted, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        request_id = current_request_id()
+        if request_id:
+            headers[REQUEST_ID_HEADER] = request_id
+        for attempt in range(1, self.attempts + 1):
+            # A new assertion per attempt: the token service accepts each one once.
+            headers["X-MS-TOKEN"] = self.assertion_source.token(
+                audience=self.token_service, scope=ASSERTION_SCOPE, method="POST",
+                path=TOKEN_ENDPOINT_PATH, body=payload,
+            )
+            try:
+                response = self.session.post(
+                    self.url, data=payload, headers=headers, timeout=self.timeout, allow_redirects=False
+                )
+            except requests.ConnectionError as exc:  # connect timeouts included, read timeouts not
+                if attempt < self.attempts:
+                    continue
+                raise self._failed(f"cannot reach {self.url}: {exc}") from exc
+            except requests.RequestException as exc:
+                raise self._failed(f"no usable answer from {self.url}: {exc}") from exc
+            return self._token_of(response)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _token_of(self, response: requests.Response) -> str:
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        document = document if isinstance(document, dict) else {}
+        if response.status_code != 200:
+            code = document.get("code") if isinstance(document.get("code"), str) else "-"
+            raise self._failed(f"answered {response.status_code} {code}", status=response.status_code)
+        token = document.get("token")
+        if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not _TOKEN_SHAPE.fullmatch(token):
+            raise self._failed("answered without a well-formed token", status=response.status_code)
+        return token
+
+    def _failed(self, reason: str, *, status: int | None = None) -> ServiceCallError:
+        logger.warning("token service %s: %s", self.token_service, reason)
+        return ServiceCallError(self.token_service, f"token service: {reason}", status=status)
+
+
 def get_token_source() -> TokenSource:
     name = ms_token_settings.TOKEN_SOURCE
     try:
         dotted = ms_token_settings.TOKEN_SOURCES[name]
     except KeyError:
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(f"MS_TOKEN_SOURCE={name!r} is not one of {sorted(ms_token_settings.TOKEN_SOURCES)}") from None
     return import_string(dotted)()

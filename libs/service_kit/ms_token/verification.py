@@ -7,12 +7,15 @@ The checks run cheapest first and stop at the first failure:
     characters (64 bytes)
  3. header: a JSON object with exactly ``alg``, ``typ``, ``kid`` and no duplicate keys
  4. ``alg`` is ``EdDSA`` (exactly), 5. ``typ`` is ``ms+jwt``, 6. ``kid`` matches ``KID_PATTERN``
- 7. payload is a JSON object without duplicate keys; ``iss`` is a trusted issuer (exact match)
- 8. the key ``kid`` is one the issuer publishes (its JWKS, cached; URL from our settings only)
+ 7. payload is a JSON object without duplicate keys; the caller is trusted (exact match): the
+    caller is ``iss``, or ``sub`` when ``iss`` is the token service (``TOKEN_SERVICE_ISSUER``);
+    any other token carrying ``sub`` is refused
+ 8. the key ``kid`` is one the issuer publishes (its JWKS, cached; URL from our settings only;
+    our own key ring when the issuer is this service)
  9. the Ed25519 signature
 10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63)
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
-13. ``htm``/``htu``/``bh`` match the request, 14. the requested scopes are granted to ``iss``
+13. ``htm``/``htu``/``bh`` match the request, 14. the requested scopes are granted to the caller
 
 The replay check (``replay.py``) comes last, in ``authentication.py``.
 """
@@ -29,7 +32,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 
 from ..jwks import KeySetUnavailable, UnknownKeyError, remote_key_set
-from ..keys import KID_PATTERN
+from ..keys import KID_PATTERN, KeyConfigurationError, own_key_ring
 from . import exceptions as exc
 from .settings import ms_token_settings
 from .tokens import ALGORITHM, TOKEN_TYPE, body_hash
@@ -44,17 +47,18 @@ _MAX_NUMERIC_DATE = 2**63
 
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
-    issuer: str
+    issuer: str  # iss: whose key signed it; with jti, the replay key
     jti: str
     scopes: frozenset[str]
     expires_at: int  # exp + leeway: how long the replay store must remember the jti
     claims: dict[str, Any]
+    caller: str  # the calling service: iss, or sub of a token-service token
 
 
 def _reject(code: str, detail: str, claims: dict | None = None) -> exc.TokenRejected:
     error = exc.TokenRejected(code, detail)
     if claims is not None:
-        error.issuer, error.jti = claims.get("iss"), claims.get("jti")
+        error.issuer, error.jti, error.caller = claims.get("iss"), claims.get("jti"), claims.get("sub")
     return error
 
 
@@ -113,6 +117,19 @@ def _numeric_date(claims: dict[str, Any], name: str, *, required: bool = True) -
     return value
 
 
+def _own_public_key(kid: str):
+    """A token this service issued itself (as the token service): no HTTP round trip to our own
+    JWKS, same keys (the published ones, retired keys included until they expire)."""
+    try:
+        published = own_key_ring().published_keys()
+    except KeyConfigurationError as error:
+        raise exc.VerificationUnavailable(f"no own signing key: {error}") from error
+    for key in published:
+        if key.kid == kid:
+            return key.public_key
+    raise UnknownKeyError(f"no own key {kid!r}")
+
+
 def verify(token: str, *, method: str, path: str, body: bytes, now: float | None = None) -> VerifiedToken:
     """Every check but the replay store. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
     config = ms_token_settings
@@ -129,11 +146,17 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     issuer = claims.get("iss")
     if type(issuer) is not str:
         raise _reject(exc.TOKEN_INVALID, "claim iss must be a string", claims)
-    granted = config.TRUSTED_ISSUERS.get(issuer)
+    # A token of the token service names the calling service in sub; the caller's grant still
+    # comes from our own policy. Nobody else may speak for another service.
+    caller = claims.get("sub", issuer)
+    if caller is not issuer and (issuer != config.TOKEN_SERVICE_ISSUER or type(caller) is not str):
+        raise _reject(exc.TOKEN_INVALID, "only the token service's tokens carry sub", claims)
+    granted = config.TRUSTED_ISSUERS.get(caller)
     if granted is None:
         raise _reject(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
     try:
-        public_key = remote_key_set(issuer).get(kid)
+        key_set = _own_public_key if issuer == config.SERVICE_NAME else remote_key_set(issuer).get
+        public_key = key_set(kid)
     except UnknownKeyError as error:
         raise _reject(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
     except KeySetUnavailable as error:
@@ -173,5 +196,5 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
 
     scopes = frozenset(claims["scope"].split())
     if not scopes <= granted:
-        raise _reject(exc.INSUFFICIENT_SCOPE, "scope not granted to this issuer", claims)
-    return VerifiedToken(issuer, jti, scopes, expires + leeway, claims)
+        raise _reject(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
+    return VerifiedToken(issuer, jti, scopes, expires + leeway, claims, caller)
