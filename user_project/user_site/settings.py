@@ -10,6 +10,7 @@ globals().update(common_settings(service="user", base_dir=BASE_DIR))
 INSTALLED_APPS += [  # noqa: F821 (set by common_settings)
     "rest_framework_simplejwt.token_blacklist",  # rotation and logout kill refresh tokens
     "accounts",
+    "service_tokens",  # the central token service (issue 6): POST /api/service-tokens/
 ]
 
 # Set before the first migration: swapping the user model later means rebuilding the tables.
@@ -27,4 +28,11 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F821
 ]
 
 # Which calling services this service trusts, and the most each may be granted.
-MS_TOKEN = {"TRUSTED_ISSUERS": {"billing": ["users:read"]}}
+# service-tokens:request: the service may ask the token service (POST /api/service-tokens/) for
+# tokens; what it then gets is the grant table's decision (admin), bounded by each callee's policy.
+MS_TOKEN = {
+    "TRUSTED_ISSUERS": {
+        "billing": ["users:read", "service-tokens:request"],
+        "product": ["service-tokens:request"],
+    }
+}

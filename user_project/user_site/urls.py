@@ -27,5 +27,6 @@ urlpatterns = [
         name="api-root",
     ),
     path("", include("accounts.urls")),
+    path("", include("service_tokens.urls")),
     *common_urlpatterns(),
 ]

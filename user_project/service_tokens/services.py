@@ -1,0 +1,117 @@
+"""Writes of the token service: issuing one service token for one request of a caller."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from django.conf import settings
+from service_kit.keys import own_key_ring
+from service_kit.ms_token.settings import ms_token_settings
+from service_kit.ms_token.sources import ASSERTION_SCOPE
+from service_kit.ms_token.tokens import b64url_encode, encoded_header
+
+from .models import IssuedServiceToken
+from .selectors import service_caller_get, service_grant_scopes
+
+
+class IssuanceRefused(Exception):
+    """No token for this request; ``code`` says why (the API's error code)."""
+
+    code = "issuance_refused"
+
+
+class CallerUnknown(IssuanceRefused):
+    code = "caller_unknown"
+
+
+class CallerDisabled(IssuanceRefused):
+    code = "caller_disabled"
+
+
+class AudienceUnknown(IssuanceRefused):
+    code = "audience_unknown"
+
+
+class ScopeNotGranted(IssuanceRefused):
+    code = "scope_not_granted"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    jti: str
+    expires_in: int
+
+
+def _signed_token(*, claims: dict) -> str:
+    """``claims`` signed with our newest key, header exactly as the contract says."""
+    key = own_key_ring().signing_key
+    signing_input = encoded_header(key) + b"." + b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
+    return (signing_input + b"." + b64url_encode(key.private_key.sign(signing_input))).decode("ascii")
+
+
+def service_token_issue(
+    *,
+    caller: str,
+    audience: str,
+    scope: str,
+    method: str,
+    path: str,
+    body_hash: str | None = None,
+    assertion_jti: str,
+    request_id: str | None = None,
+) -> IssuedToken:
+    """A token that ``caller`` may send once to ``audience`` for ``method path`` (and that body).
+
+    Checked in order: the caller is registered and enabled, the audience is a service of ours,
+    every scope asked for is in the caller's grant for that audience. Recorded, never stored.
+    """
+    registered = service_caller_get(name=caller)
+    if registered is None:
+        raise CallerUnknown(f"{caller} is not a registered caller of the token service.")
+    if not registered.is_enabled:
+        raise CallerDisabled(f"{caller} is disabled at the token service.")
+    if audience not in settings.SERVICE_URLS:
+        raise AudienceUnknown(f"There is no service {audience!r}.")
+    requested = frozenset(scope.split())
+    granted = service_grant_scopes(caller=registered, audience=audience)
+    missing = requested - granted
+    if missing or ASSERTION_SCOPE in requested:
+        raise ScopeNotGranted(
+            f"{caller} may not get {' '.join(sorted(missing or requested))} for {audience}."
+        )
+
+    ttl = ms_token_settings.TOKEN_TTL
+    now = int(time.time())
+    jti = b64url_encode(os.urandom(16)).decode("ascii")
+    scope = " ".join(sorted(requested))
+    claims = {
+        "iss": settings.SERVICE_NAME,  # the token service: callees take its key from its JWKS
+        "sub": caller,  # the calling service, whose grant the callee applies
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl,
+        "jti": jti,
+        "scope": scope,
+        "htm": method,
+        "htu": path,
+    }
+    if body_hash:
+        claims["bh"] = body_hash
+    token = _signed_token(claims=claims)
+    IssuedServiceToken.objects.create(
+        caller=caller,
+        audience=audience,
+        scope=scope,
+        method=method,
+        path=path,
+        jti=jti,
+        assertion_jti=assertion_jti,
+        request_id=request_id or "",
+        issued_at=datetime.fromtimestamp(now, tz=timezone.utc),
+        expires_at=datetime.fromtimestamp(now + ttl, tz=timezone.utc),
+    )
+    return IssuedToken(token=token, jti=jti, expires_in=ttl)
