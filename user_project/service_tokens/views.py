@@ -17,7 +17,7 @@ from . import services
 from .serializers import ServiceTokenRequestSerializer, ServiceTokenSerializer
 
 
-class IssuanceRefused(exceptions.PermissionDenied):
+class TokenIssuanceRefused(exceptions.PermissionDenied):
     default_code = "issuance_refused"
 
 
@@ -63,6 +63,6 @@ class ServiceTokenView(generics.GenericAPIView):
                 **serializer.validated_data,
             )
         except services.IssuanceRefused as exc:
-            raise IssuanceRefused(str(exc), code=exc.code) from exc
+            raise TokenIssuanceRefused(str(exc), code=exc.code) from exc
         # RFC 6749 5.1: a response carrying a token is never cached.
         return Response(ServiceTokenSerializer(issued).data, headers={"Cache-Control": "no-store"})
