@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from service_kit.urls import common_urlpatterns
+from service_kit.urls import (  # noqa: F401 (Django reads the handlers from here)
+    common_urlpatterns,
+    handler400,
+    handler403,
+    handler404,
+    handler500,
+)
 from service_kit.views import api_root_view
-
-handler400 = "service_kit.errors.bad_request"
-handler403 = "service_kit.errors.permission_denied"
-handler404 = "service_kit.errors.not_found"
-handler500 = "service_kit.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

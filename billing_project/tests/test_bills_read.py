@@ -57,3 +57,11 @@ def test_reading_bills_needs_a_user_token(api_client, db):
     assert api_client.get(f"{BILLS_URL}1/").status_code == 401
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     assert api_client.get(BILLS_URL).status_code == 401
+
+
+def test_ids_beyond_a_database_integer_are_not_found_not_a_crash(alice_client):
+    too_big = 2**63  # SQLite raises OverflowError on it; the URL must not even match
+    for path in (f"{BILLS_URL}{too_big}/", f"{BILLS_URL}{too_big}/delivery/"):
+        response = alice_client.get(path)
+        assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert alice_client.get(f"{BILLS_URL}{2**63 - 1}/delivery/").status_code == 404

@@ -5,5 +5,5 @@ from .views import ProductDetailView, ProductListView
 
 urlpatterns: list = [
     path("api/products/", ProductListView.as_view(), name="product-list"),
-    path("api/products/<int:pk>/", ProductDetailView.as_view(), name="product-detail"),
+    path("api/products/<id:pk>/", ProductDetailView.as_view(), name="product-detail"),
 ]

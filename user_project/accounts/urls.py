@@ -9,5 +9,5 @@ urlpatterns = [
     path("api/auth/refresh/", views.RefreshView.as_view(), name="token-refresh"),
     path("api/auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("api/users/me/", views.MeView.as_view(), name="me"),
-    path("api/internal/users/<int:user_id>/", views.InternalUserView.as_view(), name="internal-user"),
+    path("api/internal/users/<id:user_id>/", views.InternalUserView.as_view(), name="internal-user"),
 ]
