@@ -184,7 +184,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
                 "rest_framework.renderers.BrowsableAPIRenderer",
             ],
             "DEFAULT_PARSER_CLASSES": [
-                "rest_framework.parsers.JSONParser",
+                "service_kit.parsers.JSONParser",
                 "rest_framework.parsers.FormParser",
                 "rest_framework.parsers.MultiPartParser",
             ],

@@ -1,4 +1,5 @@
 """The one error shape: {"detail", "code"} whatever raised."""
+import pytest
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -50,3 +51,17 @@ def test_django_404_and_plain_api_errors_take_the_shape():
 
 def test_non_api_errors_are_left_to_django():
     assert handle(ValueError("boom")) is None
+
+
+def test_the_shared_json_parser_reads_money_exactly_and_survives_deep_nesting():
+    import io
+
+    from rest_framework.exceptions import ParseError
+
+    from service_kit.parsers import JSONParser
+
+    parsed = JSONParser().parse(io.BytesIO(b'{"price": 19.999999999999999999}'))
+    assert str(parsed["price"]) == "19.999999999999999999"
+    for body in (b"[" * 100_000, b'{"price": NaN}', b"{not json"):
+        with pytest.raises(ParseError):
+            JSONParser().parse(io.BytesIO(body))

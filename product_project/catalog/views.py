@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, parsers, serializers
+from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 
@@ -16,7 +16,6 @@ from service_kit.permissions import IsEndUser, IsStaffUser
 
 from . import selectors, services
 from .models import Product
-from .parsers import DecimalJSONParser
 from .serializers import MAX_IDS, ProductListFilterSerializer, ProductSerializer
 
 T = TypeVar("T")
@@ -56,7 +55,6 @@ class ProductAccess:
     permission_classes = [IsEndUser | HasServiceScope]
     required_scopes = {"GET": ["products:read"], "HEAD": ["products:read"]}
     write_permission_classes = [IsStaffUser]
-    parser_classes = [DecimalJSONParser, parsers.FormParser, parsers.MultiPartParser]
     serializer_class = ProductSerializer
 
     def get_permissions(self):

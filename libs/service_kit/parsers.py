@@ -1,8 +1,10 @@
-"""A JSON parser that reads numbers with a fraction as Decimal, never as float.
+"""The JSON parser of every service: numbers with a fraction are read as Decimal, never as
+float, and no body can make parsing itself fail with a 500.
 
 With the stock parser ``{"price": 19.999999999999999999}`` becomes the float 20.0 and is
 accepted as "20.00"; read as Decimal it keeps all its digits and the 2-places rule refuses it.
-NaN and Infinity stay refused (DRF's strict constants), so does a body that is not JSON.
+NaN and Infinity stay refused (DRF's strict constants), so does a body that is not JSON; a
+body nested deeper than Python's recursion limit is a 400, not a RecursionError.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.utils import json
 
 
-class DecimalJSONParser(parsers.JSONParser):
+class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = parsers.get_encoding(parser_context or {})
         try:
