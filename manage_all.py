@@ -22,11 +22,6 @@ from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent
 SERVICES = ("user", "product", "billing")
-DEFAULT_URLS = {
-    "user": "http://127.0.0.1:8001",
-    "product": "http://127.0.0.1:8002",
-    "billing": "http://127.0.0.1:8003",
-}
 COLORS = {"user": "\033[36m", "product": "\033[35m", "billing": "\033[33m"}
 RESET = "\033[0m"
 
@@ -43,7 +38,9 @@ def project_dir(service: str) -> Path:
 
 
 def service_url(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_SERVICE_URL", DEFAULT_URLS[service]).rstrip("/")
+    from service_kit.conf import service_url as configured_url  # one place knows the defaults
+
+    return configured_url(service)
 
 
 def manage(service: str, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
@@ -62,7 +59,6 @@ def cmd_keys(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="manage_all.py keys", description="Create missing signing keys.")
     parser.add_argument("--rotate", choices=SERVICES, help="add a new current key for SERVICE")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO / "libs"))
     from service_kit.keys import ACTIVATION_SECONDS, create_key, ensure_key
 
     for service in SERVICES:
@@ -121,10 +117,13 @@ def cmd_up(argv: list[str]) -> int:
     for service in SERVICES:
         print(f"==> {service}: migrate")
         manage(service, "migrate", "--noinput", "-v", "0")
+    logins: list[str] = []
     if not args.no_seed:
         for service in SERVICES:
             if has_command(service, "seed_demo"):
-                manage(service, "seed_demo")
+                seeded = manage(service, "seed_demo", capture_output=True, text=True).stdout
+                print(seeded, end="")
+                logins += [line.strip() for line in seeded.splitlines() if " login " in line]
 
     processes: dict[str, subprocess.Popen] = {}
     stopping = threading.Event()
@@ -149,6 +148,10 @@ def cmd_up(argv: list[str]) -> int:
         print("\nServices:")
         for service in SERVICES:
             print(f"  {service:<8} {service_url(service)}/api/   admin: {service_url(service)}/admin/")
+        print("Demo logins:")
+        for line in logins:
+            print(f"  {line}")
+        print("  (billing's admin: python manage_all.py billing createsuperuser)")
         print("Ctrl-C stops all three.\n")
         while not stopping.is_set():
             for service, process in processes.items():

@@ -159,6 +159,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "TIME_ZONE": "UTC",
         "USE_I18N": True,
         "USE_TZ": True,
+        "CSRF_FAILURE_VIEW": "service_kit.errors.csrf_failure",
         "STATIC_URL": "static/",
         "STATIC_ROOT": repo_dir / ".data" / "static" / service,
         "STORAGES": {
@@ -192,7 +193,14 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "PAGE_SIZE": 20,
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "service_kit.errors.exception_handler",
-            "DEFAULT_THROTTLE_RATES": {"login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min")},
+            "DEFAULT_THROTTLE_RATES": {
+                "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min"),
+                "login_username": os.environ.get("LOGIN_USERNAME_THROTTLE_RATE", "20/hour"),
+            },
+            # Client addresses for throttling come from the socket unless this many proxies in
+            # front of us are trusted to set X-Forwarded-For; otherwise any client could
+            # dodge the login throttle by sending a new X-Forwarded-For each time.
+            "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         },
         "SIMPLE_JWT": {
             "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),

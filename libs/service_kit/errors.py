@@ -107,5 +107,16 @@ def bad_request(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
 
 
+def method_not_allowed(allowed: list[str]) -> JsonResponse:
+    response = JsonResponse(error_body("Method not allowed.", "method_not_allowed"), status=405)
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
+def csrf_failure(request, reason: str = "") -> JsonResponse:
+    """``CSRF_FAILURE_VIEW``: a refused form post is JSON like every other error."""
+    return JsonResponse(error_body(f"CSRF check failed: {reason}", "csrf_failed"), status=403)
+
+
 def permission_denied(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("Permission denied.", "permission_denied"), status=403)

@@ -6,13 +6,14 @@ import logging
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+
+from .decorators import plain_get_view
 
 logger = logging.getLogger(__name__)
 
 
 @never_cache
-@require_GET
+@plain_get_view
 def healthz(request) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
@@ -32,7 +33,7 @@ READINESS_CHECKS = {"database": _database_ready, "replay_store": _replay_store_r
 
 
 @never_cache
-@require_GET
+@plain_get_view
 def readyz(request) -> JsonResponse:
     checks: dict[str, str] = {}
     ready = True

@@ -16,19 +16,21 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.signals import setting_changed
 from django.http import JsonResponse
-from django.views.decorators.http import require_GET
 
 from .keys import KID_PATTERN, own_key_ring
+from .decorators import plain_get_view
 
 logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-@require_GET
+@plain_get_view
 def jwks_view(request) -> JsonResponse:
     response = JsonResponse(own_key_ring().jwks())
-    response["Cache-Control"] = "public, max-age=60"
+    # Short: a new key signs 35 s after it is published, and verifiers refetch an unknown kid
+    # at most every 30 s; a cache in between must not hide the new key for longer than that.
+    response["Cache-Control"] = "public, max-age=5"
     return response
 
 

@@ -159,7 +159,11 @@ def load_key_ring(service: str, keys_dir: Path | None = None) -> KeyRing:
         return KeyRing(service, (_key_from_pem(service, pem.encode(), "MS_SIGNING_KEY"),))
     pem_file = os.environ.get("MS_SIGNING_KEY_FILE")
     if pem_file:
-        return KeyRing(service, (_key_from_pem(service, Path(pem_file).read_bytes(), pem_file),))
+        try:
+            pem_bytes = Path(pem_file).read_bytes()
+        except OSError as exc:
+            raise KeyConfigurationError(f"MS_SIGNING_KEY_FILE={pem_file!r} cannot be read: {exc}") from exc
+        return KeyRing(service, (_key_from_pem(service, pem_bytes, pem_file),))
 
     directory = (keys_dir or default_keys_dir()) / service
     keys = []

@@ -15,15 +15,14 @@ import jwt
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from .errors import ServiceUnavailable
 from .jwks import KeySetUnavailable, UnknownKeyError, remote_key_set
 from .keys import KID_PATTERN, SigningKey, own_key_ring
 
-USER_TOKEN_ISSUER = "user"
-USER_TOKEN_AUDIENCE = "shop"
-USER_TOKEN_ALGORITHM = "EdDSA"
+USER_TOKEN_ISSUER = "user"  # the service whose keys sign user tokens
 USER_TOKEN_TYPE = "JWT"
 
 
@@ -32,16 +31,20 @@ class UserTokenBackend(TokenBackend):
     user service's published keys everywhere else."""
 
     def __init__(self) -> None:
+        # simplejwt's own settings (SIMPLE_JWT): algorithm, audience, issuer, leeway.
         super().__init__(
-            USER_TOKEN_ALGORITHM, audience=USER_TOKEN_AUDIENCE, issuer=USER_TOKEN_ISSUER, leeway=5
+            jwt_settings.ALGORITHM,
+            audience=jwt_settings.AUDIENCE,
+            issuer=jwt_settings.ISSUER,
+            leeway=jwt_settings.LEEWAY,
         )
 
     def encode_with(self, payload: dict[str, Any], key: SigningKey) -> str:
-        claims = {**payload, "aud": USER_TOKEN_AUDIENCE, "iss": USER_TOKEN_ISSUER}
+        claims = {**payload, "aud": self.audience, "iss": self.issuer}
         return jwt.encode(
             claims,
             key.private_key,
-            algorithm=USER_TOKEN_ALGORITHM,
+            algorithm=self.algorithm,
             headers={"kid": key.kid, "typ": USER_TOKEN_TYPE},
         )
 

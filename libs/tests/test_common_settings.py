@@ -1,0 +1,33 @@
+"""What common_settings gives every service: safe throttling identity, JSON everywhere."""
+from django.test import Client
+from rest_framework.test import APIRequestFactory
+from rest_framework.throttling import BaseThrottle
+
+
+def test_throttling_ignores_x_forwarded_for_unless_proxies_are_trusted(settings):
+    assert settings.REST_FRAMEWORK["NUM_PROXIES"] == 0
+    request = APIRequestFactory().post(
+        "/api/auth/login/", REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.1"
+    )
+    assert BaseThrottle().get_ident(request) == "203.0.113.7"
+
+
+def test_plain_views_answer_other_methods_with_a_json_405_not_a_csrf_page():
+    client = Client(enforce_csrf_checks=True)
+    for path in ("/healthz", "/readyz", "/.well-known/jwks.json"):
+        response = client.post(path)
+        assert response.status_code == 405, path
+        assert response.json() == {"detail": "Method not allowed.", "code": "method_not_allowed"}
+        assert response["Allow"] == "GET, HEAD"
+
+
+def test_a_csrf_failure_is_json(settings):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api-auth/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert response.json()["code"] == "csrf_failed"
+
+
+def test_the_jwks_may_be_cached_only_briefly(db):
+    response = Client().get("/.well-known/jwks.json")
+    assert response["Cache-Control"] == "public, max-age=5"
