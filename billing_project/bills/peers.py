@@ -119,7 +119,10 @@ def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None 
         logger.warning("call to %s %s failed: %s", service, path, exc)
         raise PeerUnavailable(service, str(exc)) from exc
     if response.status_code != 200 and response.status_code != 404:
-        # Any other 4xx means we asked wrongly: a misconfiguration, not the caller's fault.
+        # Any other 4xx means we asked wrongly: our bug or misconfiguration, never the caller's
+        # fault, so a 503 and an error in the log. The bill serializer keeps it unreachable for
+        # the product lookup: at most MAX_LINES_PER_BILL (= the product service's 100 ?ids=)
+        # distinct ids, each within 1..2**63-1 as product's ids are.
         logger.error("%s answered %s to GET %s: %.200s", service, response.status_code, path, response.text)
         raise PeerUnavailable(service, f"answered {response.status_code}")
     return response

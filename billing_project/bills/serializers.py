@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from service_kit.serializers import StrictCharField
+from service_kit.urls import MAX_DATABASE_ID
 
 from .models import MAX_LINES_PER_BILL, MAX_QUANTITY, SHIPPING_ADDRESS_MAX_LENGTH, Bill, BillItem, Delivery
 
@@ -19,7 +21,9 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class BillLineInputSerializer(serializers.Serializer):
-    product_id = StrictIntegerField(min_value=1)
+    # Bounded as the product service bounds its ids: anything else it would refuse with a 400,
+    # which billing can only answer as its own fault (503); here it is the caller's (400).
+    product_id = StrictIntegerField(min_value=1, max_value=MAX_DATABASE_ID)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
@@ -61,7 +65,7 @@ class BillSerializer(serializers.ModelSerializer):
 
 
 class DeliveryCreateSerializer(serializers.Serializer):
-    shipping_address = serializers.CharField(
+    shipping_address = StrictCharField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -78,10 +82,3 @@ class DeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "bill_id", "status", "shipping_address", "tracking_code", "created_at"]
         read_only_fields = fields
 
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error: one line to show, and a code to branch on."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField()
-    errors = serializers.JSONField(required=False, help_text="Field-by-field detail of a 400.")

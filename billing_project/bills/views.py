@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from service_kit.serializers import ErrorSerializer
 from service_kit.user_auth import UserTokenAuthentication
 
 from . import selectors, services
@@ -20,7 +21,6 @@ from .serializers import (
     BillSerializer,
     DeliveryCreateSerializer,
     DeliverySerializer,
-    ErrorSerializer,
 )
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bills.models import Bill, BillItem, IdempotencyRecord
+from bills.models import MAX_LINES_PER_BILL, Bill, BillItem, IdempotencyRecord
 
 from .conftest import BILLS_URL, items
 
@@ -109,6 +109,10 @@ def _no_bill_stored() -> bool:
         ({"items": [{"product_id": 1, "quantity": None}]}, "items.0.quantity", "null"),
         ({"items": [{"product_id": "1", "quantity": 1}]}, "items.0.product_id", "invalid"),
         ({"items": [{"product_id": 0, "quantity": 1}]}, "items.0.product_id", "min_value"),
+        # Beyond any database id: the product service would refuse the lookup with a 400.
+        ({"items": [{"product_id": 2**63, "quantity": 1}]}, "items.0.product_id", "max_value"),
+        ({"items": [{"product_id": 1, "quantity": 1}, {"product_id": 10**30, "quantity": 1}]},
+         "items.1.product_id", "max_value"),
         ({"items": [{"product_id": 1, "quantity": 1}] * 101}, "items", "max_length"),
     ],
 )
@@ -159,6 +163,24 @@ def test_unknown_and_inactive_products_are_a_400_naming_each(alice_client, catal
     per_item = error["errors"]["items"]
     assert sorted(per_item) == ["1", "2"]
     assert str(catalogue["retired"]["id"]) in per_item["2"]["product_id"][0]
+    assert _no_bill_stored()
+
+
+def test_every_id_billing_accepts_is_one_the_product_service_looks_up(alice_client, catalogue):
+    """The largest ids and the most lines billing lets through reach the real product service
+    as a lookup it answers (unknown products: 400), never one it refuses (billing's 503)."""
+    largest = 2**63 - 1
+    body = {
+        "items": [{"product_id": catalogue["mouse"]["id"], "quantity": 1}]
+        + [{"product_id": largest - n, "quantity": 1} for n in range(MAX_LINES_PER_BILL - 1)]
+    }
+    response = alice_client.post(BILLS_URL, body, format="json")
+
+    assert response.status_code == 400, response.json()
+    error = response.json()
+    assert error["code"] == "unknown_product"
+    assert error["detail"].startswith(f"items.1.product_id: Product {largest} ")
+    assert len(error["errors"]["items"]) == MAX_LINES_PER_BILL - 1
     assert _no_bill_stored()
 
 

@@ -75,12 +75,26 @@ def test_a_user_the_user_service_does_not_know_has_no_address(db, make_bill, str
 
 @pytest.mark.parametrize(
     ("body", "code"),
-    [({"shipping_address": "x" * 1001}, "max_length"), ({"shipping_address": ["1 Main St"]}, "invalid")],
+    [
+        ({"shipping_address": "x" * 1001}, "max_length"),
+        ({"shipping_address": ["1 Main St"]}, "not_a_string"),
+        # A number is no address: it must not be stored as the text "123".
+        ({"shipping_address": 123}, "not_a_string"),
+        ({"shipping_address": True}, "not_a_string"),
+    ],
 )
 def test_a_bad_address_is_a_400(alice_client, make_bill, body, code):
     bill = make_bill(alice_client)
     response = alice_client.post(delivery_url(bill["id"]), body, format="json")
     assert response.status_code == 400 and response.json()["code"] == code
+    assert not Delivery.objects.exists()
+
+
+def test_an_address_that_is_not_valid_unicode_is_a_400(alice_client, make_bill):
+    bill = make_bill(alice_client)
+    raw = b'{"shipping_address": "1 Main St \\ud800"}'  # a lone surrogate: valid JSON, no text
+    response = alice_client.generic("POST", delivery_url(bill["id"]), raw, content_type="application/json")
+    assert response.status_code == 400 and response.json()["code"] == "not_utf8"
     assert not Delivery.objects.exists()
 
 

@@ -1,37 +1,21 @@
 """How products and listing filters look on the wire."""
 from __future__ import annotations
 
-from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from service_kit.serializers import StrictModelSerializer
+from service_kit.urls import MAX_DATABASE_ID
 
 from .models import Product
 from .selectors import PRODUCT_ORDERINGS
 
 MAX_IDS = 100
-MAX_ID = 2**63 - 1  # the largest id the database can hold
 
 
-class StrictCharField(serializers.CharField):
-    """A string, and only a string: DRF's CharField would turn ``123`` or ``1.5`` into text."""
-
-    default_error_messages = {"invalid": "Not a valid string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class ProductSerializer(serializers.ModelSerializer):
-    """Validates input and renders output; saving is the services' job, not the serializer's."""
-
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: StrictCharField,
-        models.TextField: StrictCharField,
-    }
+class ProductSerializer(StrictModelSerializer):
+    """Validates input and renders output; saving is the services' job, not the serializer's.
+    Text fields are strict: ``123`` for a name is a 400, not the name "123"."""
 
     class Meta:
         model = Product
@@ -60,7 +44,7 @@ class IdListField(serializers.Field):
         if not all(part.isascii() and part.isdigit() and len(part) <= 19 for part in parts):
             self.fail("invalid")
         ids = [int(part) for part in parts]
-        if not all(1 <= value <= MAX_ID for value in ids):
+        if not all(1 <= value <= MAX_DATABASE_ID for value in ids):
             self.fail("invalid")
         return list(dict.fromkeys(ids))
 

@@ -1,8 +1,7 @@
 """Request and response shapes of the user service.
 
-Text fields are strict: a number, list or boolean where a string belongs is a 400, not silently
-turned into text, and so is a string that cannot be stored as UTF-8 (a lone surrogate such as
-"\\ud800" parses as JSON but would make the database or the password hasher fail).
+Text fields are strict (``service_kit.serializers.StrictCharField``): a number, list or boolean
+where a string belongs is a 400, and so is a string that cannot be stored as UTF-8.
 """
 from __future__ import annotations
 
@@ -10,36 +9,12 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import models
 from rest_framework import serializers
+from service_kit.serializers import StrictCharField, StrictModelSerializer
 
 from .models import User
 
 PASSWORD_MAX_LENGTH = 4096  # hashing is deliberately slow; don't let a client hash megabytes
-
-
-class StrictTextMixin:
-    default_error_messages = {
-        "not_a_string": "Must be a string.",
-        "not_utf8": "Contains characters that are not valid Unicode text.",
-    }
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        try:
-            data.encode("utf-8")
-        except UnicodeEncodeError:
-            self.fail("not_utf8")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(StrictTextMixin, serializers.CharField):
-    pass
-
-
-class StrictEmailField(StrictTextMixin, serializers.EmailField):
-    pass
 
 
 class PasswordField(StrictCharField):
@@ -48,15 +23,6 @@ class PasswordField(StrictCharField):
         kwargs.setdefault("trim_whitespace", False)  # spaces are part of a password
         kwargs.setdefault("style", {"input_type": "password"})
         super().__init__(write_only=True, **kwargs)
-
-
-class StrictModelSerializer(serializers.ModelSerializer):
-    serializer_field_mapping = {
-        **serializers.ModelSerializer.serializer_field_mapping,
-        models.CharField: StrictCharField,
-        models.TextField: StrictCharField,
-        models.EmailField: StrictEmailField,
-    }
 
 
 class RegisterSerializer(StrictModelSerializer):

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, serializers, status
+from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from service_kit.ms_token.authentication import MSTokenAuthentication
 from service_kit.ms_token.permissions import HasServiceScope
+from service_kit.serializers import ErrorSerializer
 
 from . import services
 from .authentication import TokenNotValid
@@ -20,11 +21,6 @@ from .serializers import (
     TokenPairSerializer,
 )
 from .throttling import LoginRateThrottle
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField()
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:

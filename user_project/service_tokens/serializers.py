@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from accounts.serializers import StrictCharField
 from rest_framework import serializers
+from service_kit.serializers import StrictCharField
 
 from .models import SCOPE_PATTERN, SERVICE_NAME_PATTERN
 

@@ -1,7 +1,6 @@
 """The token service: ``POST /api/service-tokens/``."""
 from __future__ import annotations
 
-from accounts.views import ErrorSerializer
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
 from rest_framework.parsers import JSONParser
@@ -12,6 +11,7 @@ from service_kit.ms_token.authentication import MSTokenAuthentication
 from service_kit.ms_token.exceptions import TokenInvalid
 from service_kit.ms_token.permissions import HasServiceScope
 from service_kit.ms_token.sources import ASSERTION_SCOPE
+from service_kit.serializers import ErrorSerializer
 
 from . import services
 from .serializers import ServiceTokenRequestSerializer, ServiceTokenSerializer
