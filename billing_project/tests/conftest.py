@@ -32,6 +32,9 @@ from service_kit.testing import (
     use_fresh_keys,
 )
 
+# The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
+pytest.register_assert_rewrite("service_kit.contract_tests")
+
 SERVICES = ("user", "product", "billing")
 # Our own database names: on PostgreSQL, fresh_database_url drops and recreates them.
 PEER_DATABASES = {service: f"h4_peer_{service}" for service in SERVICES}

@@ -12,6 +12,9 @@ from service_kit.jwks import clear_remote_key_sets
 from service_kit.keys import load_key_ring
 from service_kit.testing import preload_peer_keys, use_fresh_keys
 
+# The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
+pytest.register_assert_rewrite("service_kit.contract_tests")
+
 SERVICE_PATH = "/api/service-only/"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DROP = object()  # a claim or header value meaning "leave this field out"

@@ -5,7 +5,7 @@ from rest_framework.views import APIView
 
 from service_kit.ms_token.client import ServiceClient
 from service_kit.ms_token.permissions import HasServiceScope
-from service_kit.urls import common_urlpatterns
+from service_kit.urls import common_urlpatterns, handler400, handler403, handler404, handler500  # noqa: F401 (Django reads them here)
 
 
 class ServiceOnlyView(APIView):
@@ -22,6 +22,16 @@ class ServiceOnlyView(APIView):
     post = put = patch = delete = get
 
 
+class EchoView(APIView):
+    """Anyone may post JSON; it is parsed by the service's parser and echoed back."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def post(self, request):
+        return Response({"received": request.data})
+
+
 class CallsBillingView(APIView):
     """Calls the billing service; a failing peer must come out as 503."""
 
@@ -35,4 +45,5 @@ urlpatterns = [
     *common_urlpatterns(),
     path("api/service-only/", ServiceOnlyView.as_view(), name="service-only"),
     path("api/calls-billing/", CallsBillingView.as_view(), name="calls-billing"),
+    path("api/echo/", EchoView.as_view(), name="echo"),
 ]

@@ -7,6 +7,9 @@ from rest_framework.test import APIClient
 from catalog import services
 from service_kit.testing import make_user_token, preload_peer_keys, use_fresh_keys
 
+# The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
+pytest.register_assert_rewrite("service_kit.contract_tests")
+
 PRODUCTS_URL = "/api/products/"
 
 

@@ -4,6 +4,9 @@ from rest_framework.test import APIClient
 
 from service_kit.testing import use_fresh_keys
 
+# The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
+pytest.register_assert_rewrite("service_kit.contract_tests")
+
 STRONG_PASSWORD = "correct-horse-battery-42"
 
 

@@ -1,0 +1,97 @@
+"""Contract tests every service must pass, written once.
+
+A project's ``tests/test_service_basics.py`` runs them with::
+
+    from service_kit.contract_tests import *  # noqa: F401,F403
+
+and provides the fixtures they use: ``api_client`` (a DRF ``APIClient``, usually from its
+conftest) and ``json_endpoint``, a ``JsonEndpoint`` for one of its own endpoints that parses a
+JSON body (with a client that gets past its authentication and permissions, so the body is
+really parsed).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+__all__ = [
+    "JsonEndpoint",
+    "test_healthz_answers_while_the_process_runs",
+    "test_a_wrong_method_on_healthz_is_a_json_405",
+    "test_readyz_checks_the_database",
+    "test_request_id_is_returned_and_kept_when_sane",
+    "test_jwks_publishes_public_keys_only",
+    "test_unknown_url_is_a_json_404",
+    "test_schema_and_offline_docs_are_served",
+    "test_json_nested_too_deeply_is_a_400_not_a_500",
+]
+
+
+@dataclass(frozen=True)
+class JsonEndpoint:
+    client: Any  # an APIClient allowed to post there
+    path: str
+    method: str = "post"
+
+
+def assert_error_shape(response, status: int, code: str) -> None:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) >= {"detail", "code"} and isinstance(body["detail"], str), body
+    assert body["code"] == code, body
+
+
+def test_healthz_answers_while_the_process_runs(api_client):
+    response = api_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_a_wrong_method_on_healthz_is_a_json_405(api_client):
+    response = api_client.post("/healthz")
+    assert_error_shape(response, 405, "method_not_allowed")
+    assert "GET" in response["Allow"]
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_database(api_client):
+    response = api_client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["database"] == "ok"
+
+
+def test_request_id_is_returned_and_kept_when_sane(api_client):
+    response = api_client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
+    assert response["X-Request-ID"] == "abc-123"
+    made = api_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\n")
+    assert made["X-Request-ID"] != "bad id\n" and len(made["X-Request-ID"]) == 32
+
+
+def test_jwks_publishes_public_keys_only(api_client):
+    keys = api_client.get("/.well-known/jwks.json").json()["keys"]
+    assert keys and all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in keys)
+    assert all(k["kty"] == "OKP" and k["crv"] == "Ed25519" for k in keys)
+
+
+def test_unknown_url_is_a_json_404(api_client):
+    response = api_client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_schema_and_offline_docs_are_served(api_client):
+    assert api_client.get("/api/schema/").status_code == 200
+    docs = api_client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"swagger-ui" in docs.content and b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_json_nested_too_deeply_is_a_400_not_a_500(json_endpoint):
+    # Deeper than Python's recursion limit: the parser must refuse it, not crash.
+    send = getattr(json_endpoint.client, json_endpoint.method)
+    response = send(json_endpoint.path, data="[" * 100_000, content_type="application/json")
+    assert_error_shape(response, 400, "parse_error")
