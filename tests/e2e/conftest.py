@@ -1,27 +1,41 @@
-"""The running shop for the end-to-end tests: started once per session, stopped whatever happens.
+"""The running shops for the end-to-end tests: each started once per session, stopped whatever
+happens.
 
 Services run under gunicorn (2 workers, threads) on free loopback ports, on PostgreSQL when the
-``*_DATABASE_URL`` variables name it (CI: databases e2e_user, e2e_product, e2e_billing) and on
-SQLite files otherwise.
+``*_DATABASE_URL`` variables name it and on SQLite files otherwise. Two shops, one per token
+source of billing (issue 6): ``shop`` (``MS_TOKEN_SOURCE=self``, the default, used by every test)
+and ``token_service_shop`` (``MS_TOKEN_SOURCE=token-service`` in every service's env), started only
+when a test asks for it through ``sourced_shop``.
 """
 from __future__ import annotations
 
-import secrets
+import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import STAFF_USERNAME, Account, RedisServer, create_product, login, register
+from helpers import Account, RedisServer, register, staff_of
 from shop import Shop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+TOKEN_SOURCES = ("self", "token-service")
+# Many logins from one address (schemathesis too): the login throttle is the user service's
+# own tests' business, not a limit these tests should meet.
+SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min"}
 
 
-@pytest.fixture(scope="session")
-def shop(tmp_path_factory):
-    # Many logins from one address (schemathesis too): the login throttle is the user service's
-    # own tests' business, not a limit these tests should meet.
-    running = Shop(tmp_path_factory.mktemp("shop"), db_prefix="e2e", env={"LOGIN_THROTTLE_RATE": "100000/min"})
+def database_prefix(kind: str) -> str:
+    """PostgreSQL database names for a shop, after the ones given: USER_DATABASE_URL .../h9_user
+    gives h9_<kind>_user, ... So suites run with different URLs on one server never drop each
+    other's databases. SQLite (no URL): files in the shop's own directory, the prefix is moot."""
+    given = urlsplit(os.environ.get("USER_DATABASE_URL", "")).path.lstrip("/")
+    stem = given.removesuffix("_user") if given.endswith("_user") else given
+    return f"{stem}_{kind}" if stem else kind
+
+
+def _running_shop(tmp_path_factory, *, kind: str, env: dict[str, str]):
+    running = Shop(tmp_path_factory.mktemp(kind), db_prefix=database_prefix(kind), env={**SHOP_ENV, **env})
     try:
         running.start()
         yield running
@@ -30,24 +44,42 @@ def shop(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def staff(shop) -> Account:
-    """Staff in the user service: product trusts ``is_staff`` in the user token for writes."""
-    password = "Staff-pass-" + secrets.token_hex(6)
-    shop.create_superuser("user", username=STAFF_USERNAME, password=password)
-    tokens = login(shop, STAFF_USERNAME, password)
-    return Account(STAFF_USERNAME, password, 0, tokens["access"], tokens["refresh"])
+def shop(tmp_path_factory):
+    yield from _running_shop(tmp_path_factory, kind="e2e", env={})
+
+
+@pytest.fixture(scope="session")
+def token_service_shop(tmp_path_factory):
+    """Every service asks the token service (user) for the X-MS-TOKENs it sends; only billing calls
+    out, but the setting is the deployment's, so all three get it."""
+    yield from _running_shop(tmp_path_factory, kind="e2e_ts", env={"MS_TOKEN_SOURCE": "token-service"})
+
+
+@pytest.fixture(params=TOKEN_SOURCES)
+def sourced_shop(request) -> Shop:
+    """A test that takes this runs once per token source of billing."""
+    return request.getfixturevalue("shop" if request.param == "self" else "token_service_shop")
+
+
+@pytest.fixture(scope="session")
+def staff_accounts() -> dict[int, Account]:
+    return {}
+
+
+@pytest.fixture(scope="session")
+def staff(shop, staff_accounts) -> Account:
+    return staff_of(shop, staff_accounts)
+
+
+@pytest.fixture
+def sourced_staff(sourced_shop, staff_accounts) -> Account:
+    return staff_of(sourced_shop, staff_accounts)
 
 
 @pytest.fixture
 def account(shop) -> Account:
     """A fresh end user for one test."""
     return register(shop)
-
-
-@pytest.fixture(scope="session")
-def catalogue(shop, staff) -> list[dict]:
-    """Two products made by staff through the API."""
-    return [create_product(shop, staff, price="3.50"), create_product(shop, staff, price="7.25")]
 
 
 @pytest.fixture

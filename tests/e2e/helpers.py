@@ -50,6 +50,17 @@ def register(shop: Shop, username: str | None = None) -> Account:
     return Account(username, password, int(response.json()["id"]), tokens["access"], tokens["refresh"])
 
 
+def staff_of(shop: Shop, staff_accounts: dict[int, Account]) -> Account:
+    """Staff in the shop's user service, made once per shop (``staff_accounts`` remembers it):
+    product trusts ``is_staff`` in the user token for writes."""
+    if id(shop) not in staff_accounts:
+        password = "Staff-pass-" + secrets.token_hex(6)
+        shop.create_superuser("user", username=STAFF_USERNAME, password=password)
+        tokens = login(shop, STAFF_USERNAME, password)
+        staff_accounts[id(shop)] = Account(STAFF_USERNAME, password, 0, tokens["access"], tokens["refresh"])
+    return staff_accounts[id(shop)]
+
+
 def create_product(shop: Shop, staff: Account, *, price: str = "10.00", currency: str = "EUR", **fields) -> dict:
     sku = fields.pop("sku", f"SKU-{secrets.token_hex(4)}")
     body = {"sku": sku, "name": f"Product {sku}", "description": "", "price": price, "currency": currency, **fields}

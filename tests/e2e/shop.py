@@ -8,13 +8,29 @@ Everything started here is stopped by :meth:`Shop.stop`, whatever happened.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from service_kit.keys import SigningKey, create_key, load_key_ring
 from service_kit.testing import SERVICES, ServiceProcess, free_port, fresh_database_url
+
+
+# service_kit.ms_token's one line per verification (libs/README.md, "Logs").
+_VERIFICATION = re.compile(
+    r"ms_token verification issuer=(?P<issuer>\S+) jti=\S+ outcome=(?P<outcome>\S+) code=(?P<code>\S+) caller=(?P<caller>\S+)"
+)
+
+
+@dataclass(frozen=True)
+class Verification:
+    issuer: str
+    outcome: str
+    code: str
+    caller: str
 
 
 class Shop:
@@ -122,6 +138,23 @@ class Shop:
 
     def url(self, service: str) -> str:
         return self.urls[service]
+
+    @property
+    def token_source(self) -> str:
+        """How billing gets its X-MS-TOKENs here (``MS_TOKEN_SOURCE``): ``self`` or ``token-service``."""
+        return self.env.get("MS_TOKEN_SOURCE", "self")
+
+    def verifications(self, service: str, *, request_id: str) -> list[Verification]:
+        """The X-MS-TOKEN verifications that ``service`` (all its processes) logged while serving
+        the request ``request_id``, in log order: what it saw, observed from outside its code."""
+        found = []
+        for process in [*self.services.values(), *self.extra]:
+            if process.service != service or not process.log_path.exists():
+                continue
+            for line in process.log_path.read_text(errors="replace").splitlines():
+                if f"[rid={request_id}]" in line and (match := _VERIFICATION.search(line)):
+                    found.append(Verification(**match.groupdict()))
+        return found
 
     def signing_key(self, service: str) -> SigningKey:
         """The key ``service`` signs with: what an attacker who stole it would have."""

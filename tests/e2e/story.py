@@ -78,6 +78,10 @@ class StoryResult:
     replay_refusal: dict
     refresh_after_logout: dict
     lines: list[str]
+    # X-Request-ID of the bill and of the delivery request (billing answers with it and passes it
+    # on): the key to what the other services logged for the calls billing made.
+    bill_request_id: str = ""
+    delivery_request_id: str = ""
 
 
 def play_story(
@@ -148,11 +152,12 @@ def play_story(
 
     run.tell("3. alice generates a bill for both (billing -> product with a fresh X-MS-TOKEN)")
     items = [{"product_id": products[0]["id"], "quantity": 2}, {"product_id": products[1]["id"], "quantity": 1}]
-    bill = run.call(
+    bill_response = run.call(
         alice, "billing", "POST", "/api/bills/", expect=201, json={"items": items},
         headers={**bearer(alice_tokens["access"]), "Idempotency-Key": f"demo-{suffix}"},
         note="(billing -> product: GET /api/products/?ids=... with X-MS-TOKEN)",
-    ).json()
+    )
+    bill = bill_response.json()
     expected_total = Decimal("12.50") * 2 + Decimal("19.99")
     if Decimal(bill.get("total", "0")) != expected_total or bill.get("currency") != "EUR":
         raise StoryFailure(f"bill total {bill.get('total')} {bill.get('currency')}, expected {expected_total} EUR: {bill}")
@@ -172,11 +177,12 @@ def play_story(
         alice, "user", "PATCH", "/api/users/me/", expect=200, json={"shipping_address": address},
         headers=bearer(alice_tokens["access"]),
     )
-    delivery = run.call(
+    delivery_response = run.call(
         alice, "billing", "POST", f"/api/bills/{bill['id']}/delivery/", expect=201, json={},
         headers=bearer(alice_tokens["access"]),
         note="(billing -> user: GET /api/internal/users/<id>/ with X-MS-TOKEN)",
-    ).json()
+    )
+    delivery = delivery_response.json()
     if delivery.get("status") != "initiated" or delivery.get("shipping_address") != address:
         raise StoryFailure(f"delivery {delivery}")
     run.tell(
@@ -222,4 +228,6 @@ def play_story(
         replay_refusal=refusal,
         refresh_after_logout=refused,
         lines=run.lines,
+        bill_request_id=bill_response.headers.get("X-Request-ID", ""),
+        delivery_request_id=delivery_response.headers.get("X-Request-ID", ""),
     )

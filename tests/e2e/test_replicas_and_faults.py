@@ -7,7 +7,7 @@ from collections import Counter
 import requests
 
 import forge
-from helpers import register, wait_until
+from helpers import create_product, register, staff_of, wait_until
 
 PATH = "/api/products/"
 
@@ -88,19 +88,18 @@ class BillStream:
         self._thread.join(timeout=30)
 
 
-def test_product_killed_mid_run_then_restarted(shop, catalogue):
-    """Billing answers 503 and stores nothing while product is dead; recovers with no restart."""
-    product = shop.replica("product")
-    billing = shop.replica("billing", env={"PRODUCT_SERVICE_URL": product.url})
+def _kill_restart_and_check(shop, *, peer, billing, items: list[dict]) -> None:
+    """Bills made in a loop through ``billing`` while ``peer`` (a process billing depends on) is
+    killed and restarted: 503 and nothing stored while it is dead, bills again once it is back,
+    with no restart of billing."""
     buyer = register(shop)
-    items = [{"product_id": catalogue[0]["id"], "quantity": 1}]
     stream = BillStream(billing.url, buyer.headers, items).start()
     try:
         wait_until(lambda: stream.statuses_since(0).count(201) >= 3, timeout=30, what="bills before the kill")
-        product.kill()
+        peer.kill()
         killed_at = len(stream.answers)
-        wait_until(lambda: stream.statuses_since(killed_at).count(503) >= 3, timeout=30, what="503s while product is dead")
-        product.start()  # the same port, a new process
+        wait_until(lambda: stream.statuses_since(killed_at).count(503) >= 3, timeout=30, what=f"503s while {peer.service} is dead")
+        peer.start()  # the same port, a new process
         restarted_at = len(stream.answers)
         wait_until(lambda: stream.statuses_since(restarted_at).count(201) >= 3, timeout=30, what="bills after the restart")
     finally:
@@ -111,10 +110,30 @@ def test_product_killed_mid_run_then_restarted(shop, catalogue):
     assert set(statuses) <= {201, 503}, statuses
     for response in stream.answers:
         if response.status_code == 503:
-            assert response.json()["code"], response.text
+            assert response.json()["code"] == "service_unavailable", response.text
     # Nothing half-written: exactly the bills answered 201 are stored, each once.
     created_ids = [r.json()["id"] for r in stream.answers if r.status_code == 201]
     assert len(set(created_ids)) == len(created_ids)
     listed = requests.get(billing.url + "/api/bills/", headers=buyer.headers, params={"page_size": 1}, timeout=10)
     assert listed.status_code == 200, listed.text
     assert listed.json()["count"] == len(created_ids), (listed.json()["count"], statuses)
+
+
+def test_product_killed_mid_run_then_restarted(sourced_shop, sourced_staff):
+    """For both token sources of billing."""
+    shop = sourced_shop
+    product = shop.replica("product")
+    billing = shop.replica("billing", env={"PRODUCT_SERVICE_URL": product.url})
+    items = [{"product_id": create_product(shop, sourced_staff)["id"], "quantity": 1}]
+    _kill_restart_and_check(shop, peer=product, billing=billing, items=items)
+
+
+def test_token_service_killed_mid_run_then_restarted(token_service_shop, staff_accounts):
+    """With MS_TOKEN_SOURCE=token-service, billing asks user for every token: user dead means
+    billing answers 503 and stores nothing (billing keeps verifying user tokens with the user
+    service's keys it already fetched: one worker, fetched by the first bill)."""
+    shop = token_service_shop
+    token_service = shop.replica("user")
+    billing = shop.replica("billing", env={"USER_SERVICE_URL": token_service.url}, workers=1)
+    items = [{"product_id": create_product(shop, staff_of(shop, staff_accounts))["id"], "quantity": 1}]
+    _kill_restart_and_check(shop, peer=token_service, billing=billing, items=items)
