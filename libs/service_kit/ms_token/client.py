@@ -7,35 +7,98 @@
   read timeout, not one per attempt
 - ``X-Request-ID`` of the request being served passed on
 - one keep-alive ``requests.Session`` per client per thread; no cookies kept between calls
+- the answer's body is read against a deadline (connect + read timeout from the send) and a
+  size cap (``MAX_ANSWER_BYTES``): requests' read timeout bounds each socket read only, so a
+  peer trickling a byte at a time would otherwise hold our worker for as long as it likes
 - a dead, slow or failing peer, or one that refuses our token (401/403), raises
   ``ServiceCallError``, which ``service_kit.errors`` answers with 503; other 4xx are returned
+
+``peer_session()`` and ``read_answer()`` are the HTTP side of every call to a peer (the token
+service's source uses them too).
 """
 from __future__ import annotations
 
 import json as jsonlib
 import logging
 import threading
+import time
 from http.cookiejar import DefaultCookiePolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 from django.core.serializers.json import DjangoJSONEncoder
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import HTTPError as TransportError
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
 
 from ..middleware import REQUEST_ID_HEADER, current_request_id
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
-from .sources import TokenSource, get_token_source
 
-__all__ = ["ServiceClient", "ServiceCallError"]
+if TYPE_CHECKING:
+    from .sources import TokenSource
+
+__all__ = ["ServiceClient", "ServiceCallError", "peer_session", "read_answer"]
 
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-MS-TOKEN"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
+MAX_ANSWER_BYTES = 2 * 1024 * 1024  # no answer of a peer of ours comes near; more is hostile
+_READ_SIZE = 256 * 1024
+
+
+class AnswerTooSlow(Exception):
+    """The body did not arrive within the call's deadline."""
+
+
+class AnswerTooLarge(Exception):
+    """The body is larger than ``MAX_ANSWER_BYTES``."""
+
+
+def peer_session(local: threading.local) -> requests.Session:
+    """This thread's keep-alive session in ``local``, made on first use: no proxy or netrc
+    lookups from the environment (unless ``TRUST_ENV``), and no cookies kept, so that cookies
+    of one call never ride along on another (other user, other request)."""
+    session = getattr(local, "session", None)
+    if session is None:
+        session = local.session = requests.Session()
+        session.trust_env = ms_token_settings.TRUST_ENV
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+def read_answer(response: requests.Response, *, deadline: float, max_bytes: int = MAX_ANSWER_BYTES) -> None:
+    """Read the body of a ``stream=True`` response into it (``.content``, ``.json()`` work as
+    usual), by ``time.monotonic()`` ``deadline`` and within ``max_bytes`` (after decoding).
+
+    ``read1`` returns what one socket read brings (``read``/``iter_content`` would wait for a
+    whole chunk), so the deadline is checked after every arrival; a peer that then goes silent
+    is stopped by the read timeout. A body read to the end frees the connection for keep-alive;
+    on overrun (``AnswerTooSlow``, ``AnswerTooLarge``) or a broken body (``urllib3`` errors)
+    the connection is closed, never reused.
+    """
+    raw = response.raw
+    try:
+        length = raw.length_remaining
+        if length is not None and length > max_bytes:
+            raise AnswerTooLarge(f"answer of {length} bytes, more than {max_bytes}")
+        chunks = []
+        size = 0
+        while chunk := raw.read1(_READ_SIZE, decode_content=True):
+            size += len(chunk)
+            if size > max_bytes:
+                raise AnswerTooLarge(f"answer of more than {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise AnswerTooSlow("body not complete in time")
+            chunks.append(chunk)
+    except BaseException:
+        response.close()
+        raise
+    response._content = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    response._content_consumed = True
 
 
 class ServiceClient:
@@ -52,9 +115,14 @@ class ServiceClient:
 
         self.service = service
         self.base_url = (base_url or settings.SERVICE_URLS[service]).rstrip("/")
-        self.token_source = token_source or get_token_source()
+        if token_source is None:
+            from .sources import get_token_source  # sources uses this module's HTTP helpers
+
+            token_source = get_token_source()
+        self.token_source = token_source
         config = ms_token_settings
         self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
+        self.budget = sum(self.timeout)  # seconds for one attempt, from send to the body's end
         self.retry = Retry(
             total=config.RETRIES if retries is None else retries,
             backoff_factor=config.BACKOFF_FACTOR,
@@ -84,14 +152,7 @@ class ServiceClient:
     # -- the machinery --------------------------------------------------------------------
     @property
     def session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = ms_token_settings.TRUST_ENV
-            # Cookies of one call must never ride along on another (other user, other request).
-            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-            self._local.session = session
-        return session
+        return peer_session(self._local)
 
     def request(self, method: str, path: str, *, scope: str, params=None, json: Any = None) -> requests.Response:
         method = method.upper()
@@ -116,14 +177,17 @@ class ServiceClient:
                 audience=self.service, scope=scope, method=method, path=htu, body=body
             )
             error = None
+            deadline = time.monotonic() + self.budget
             try:
-                response = self.session.send(attempt, timeout=self.timeout, allow_redirects=False)
-            except requests.ReadTimeout as exc:
+                response = self.session.send(attempt, timeout=self.timeout, allow_redirects=False, stream=True)
+                read_answer(response, deadline=deadline)
+            except (requests.ReadTimeout, ReadTimeoutError, AnswerTooSlow) as exc:
                 # A peer that hangs would hang again: retrying would only multiply the wait.
                 raise ServiceCallError(self.service, f"{method} {path}: no answer in time") from exc
             except (requests.ConnectionError, requests.Timeout) as exc:
                 response, error = None, exc
-            except requests.RequestException as exc:  # garbage, bad encoding: not worth a retry
+            except (requests.RequestException, TransportError, AnswerTooLarge) as exc:
+                # garbage, bad encoding, a broken or oversized body: not worth a retry
                 raise ServiceCallError(self.service, f"{method} {path}: {exc}") from exc
             else:
                 if response.status_code < 500 or not retry.is_retry(method, response.status_code):

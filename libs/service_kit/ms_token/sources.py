@@ -14,15 +14,17 @@ import json
 import logging
 import re
 import threading
-from http.cookiejar import DefaultCookiePolicy
+import time
 from typing import Protocol
 
 import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+from urllib3.exceptions import HTTPError as TransportError
 
 from ..keys import SigningKey
 from ..middleware import REQUEST_ID_HEADER, current_request_id
+from .client import AnswerTooLarge, AnswerTooSlow, peer_session, read_answer
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
 from .tokens import body_hash, mint
@@ -58,9 +60,10 @@ class TokenServiceTokenSource:
     accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
     in ``sub``; the callee checks it as any token, against its own policy for us.
 
-    Keep-alive session per thread, timeouts always set. A connection that fails is tried once
-    more with a new assertion (a stale keep-alive connection must not fail a call); anything
-    else that goes wrong (timeout, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
+    Keep-alive session per thread, timeouts always set, the answer read by a deadline and within
+    a size cap as ``ServiceClient`` reads it. A connection that fails is tried once more with a
+    new assertion (a stale keep-alive connection must not fail a call); anything else that goes
+    wrong (timeout, trickle, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
     """
 
     attempts = 2
@@ -83,16 +86,12 @@ class TokenServiceTokenSource:
         self.url = base_url.rstrip("/") + TOKEN_ENDPOINT_PATH
         self.assertion_source = assertion_source or SelfSignedTokenSource()
         self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
+        self.budget = sum(self.timeout)  # seconds for one attempt, from send to the body's end
         self._local = threading.local()
 
     @property
     def session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = ms_token_settings.TRUST_ENV
-            session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        return session
+        return peer_session(self._local)
 
     def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
         wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
@@ -109,15 +108,17 @@ class TokenServiceTokenSource:
                 audience=self.token_service, scope=ASSERTION_SCOPE, method="POST",
                 path=TOKEN_ENDPOINT_PATH, body=payload,
             )
+            deadline = time.monotonic() + self.budget
             try:
                 response = self.session.post(
-                    self.url, data=payload, headers=headers, timeout=self.timeout, allow_redirects=False
+                    self.url, data=payload, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
                 )
+                read_answer(response, deadline=deadline)
             except requests.ConnectionError as exc:  # connect timeouts included, read timeouts not
                 if attempt < self.attempts:
                     continue
                 raise self._failed(f"cannot reach {self.url}: {exc}") from exc
-            except requests.RequestException as exc:
+            except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge) as exc:
                 raise self._failed(f"no usable answer from {self.url}: {exc}") from exc
             return self._token_of(response)
         raise AssertionError("unreachable")  # the loop returns or raises
