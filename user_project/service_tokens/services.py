@@ -1,17 +1,15 @@
 """Writes of the token service: issuing one service token for one request of a caller."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from django.conf import settings
-from service_kit.keys import own_key_ring
 from service_kit.ms_token.settings import ms_token_settings
 from service_kit.ms_token.sources import ASSERTION_SCOPE
-from service_kit.ms_token.tokens import b64url_encode, encoded_header
+from service_kit.ms_token.tokens import b64url_encode, sign_claims
 
 from .models import IssuedServiceToken
 from .selectors import service_caller_get, service_grant_scopes
@@ -44,13 +42,6 @@ class IssuedToken:
     token: str
     jti: str
     expires_in: int
-
-
-def _signed_token(*, claims: dict) -> str:
-    """``claims`` signed with our newest key, header exactly as the contract says."""
-    key = own_key_ring().signing_key
-    signing_input = encoded_header(key) + b"." + b64url_encode(json.dumps(claims, separators=(",", ":")).encode())
-    return (signing_input + b"." + b64url_encode(key.private_key.sign(signing_input))).decode("ascii")
 
 
 def service_token_issue(
@@ -101,7 +92,7 @@ def service_token_issue(
     }
     if body_hash:
         claims["bh"] = body_hash
-    token = _signed_token(claims=claims)
+    token = sign_claims(claims)  # with our newest key
     IssuedServiceToken.objects.create(
         caller=caller,
         audience=audience,

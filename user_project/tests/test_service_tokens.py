@@ -284,10 +284,10 @@ def test_an_assertion_with_a_scope_beyond_the_callers_policy_is_403(nothing_issu
 def test_a_token_service_token_cannot_serve_as_an_assertion(nothing_issued):
     """Even if a grant allowed it: a token must never buy another token."""
     body = encode(PRODUCTS)
-    from service_tokens.services import _signed_token
+    from service_kit.ms_token.tokens import sign_claims
 
     now = int(time.time())
-    forged_by_us = _signed_token(claims={
+    forged_by_us = sign_claims({
         "iss": "user", "sub": "billing", "aud": "user", "iat": now, "exp": now + 30,
         "jti": "issued-by-the-token-service-1", "scope": ASSERTION_SCOPE, "htm": "POST",
         "htu": TOKEN_ENDPOINT_PATH, "bh": body_hash(body),
