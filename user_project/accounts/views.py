@@ -20,7 +20,7 @@ from .serializers import (
     RegisterSerializer,
     TokenPairSerializer,
 )
-from .throttling import LoginRateThrottle
+from .throttling import LoginRateThrottle, LoginUsernameRateThrottle
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -64,7 +64,8 @@ class LoginView(CredentialsView):
     """Exchange a username and password for an access and a refresh token."""
 
     serializer_class = LoginSerializer
-    throttle_classes = [LoginRateThrottle]
+    # Per client address, and per account whatever the address.
+    throttle_classes = [LoginRateThrottle, LoginUsernameRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(responses={200: TokenPairSerializer, **_errors(400, 401, 429)})

@@ -101,3 +101,58 @@ def test_the_throttle_counts_per_client_address(alice, api_client, password):
         )
     assert blocked.status_code == 429
     assert other.status_code == 200
+
+
+# --- per account, whatever the address -----------------------------------------------------------
+
+
+def _rates(**rates):
+    return override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates})
+
+
+def _login_from(api_client, address, username, password):
+    return api_client.post(
+        "/api/auth/login/", {"username": username, "password": password}, format="json", REMOTE_ADDR=address
+    )
+
+
+def test_guessing_one_account_from_many_addresses_is_throttled(alice, api_client, password):
+    with _rates(login="100/min", login_username="3/hour"):
+        for n in range(3):
+            assert_error(_login_from(api_client, f"10.0.0.{n + 1}", "alice", "wrong-password-123"), 401)
+        response = _login_from(api_client, "10.0.0.99", "alice", password)
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) > 0
+
+
+def test_the_account_throttle_ignores_the_usernames_case(alice, api_client, password):
+    with _rates(login="100/min", login_username="3/hour"):
+        for n, spelling in enumerate(["Alice", "ALICE", "alice"]):
+            _login_from(api_client, f"10.0.1.{n + 1}", spelling, "wrong-password-123")
+        assert _login_from(api_client, "10.0.1.99", "aLiCe", password).status_code == 429
+
+
+def test_the_account_throttle_leaves_other_accounts_alone(alice, register, api_client, password):
+    assert register("bob").status_code == 201
+    with _rates(login="100/min", login_username="2/hour"):
+        for _ in range(2):
+            _login_from(api_client, "10.0.2.1", "alice", "wrong-password-123")
+        assert _login_from(api_client, "10.0.2.1", "alice", password).status_code == 429
+        assert _login_from(api_client, "10.0.2.1", "bob", password).status_code == 200
+
+
+@pytest.mark.parametrize("username", [42, ["alice"], None])
+def test_a_username_that_is_not_a_string_is_a_400_and_not_counted(alice, api_client, password, username):
+    with _rates(login="100/min", login_username="1/hour"):
+        for _ in range(2):
+            assert _login_from(api_client, "10.0.3.1", username, "x").status_code == 400
+        assert _login_from(api_client, "10.0.3.1", "alice", password).status_code == 200
+
+
+def test_the_account_rate_falls_back_to_20_an_hour_when_not_configured():
+    from accounts.throttling import LoginUsernameRateThrottle
+
+    with _rates(login="10/min"):
+        assert LoginUsernameRateThrottle().rate == "20/hour"
+    with _rates(login="10/min", login_username="5/min"):
+        assert LoginUsernameRateThrottle().rate == "5/min"
