@@ -188,4 +188,5 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     _reexec_in_venv()
+    os.environ.setdefault("MS_KEYS_DIR", str(REPO / ".keys"))  # wherever it is run from
     sys.exit(main(sys.argv[1:]))

@@ -108,6 +108,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "DEBUG": debug,
         "SECRET_KEY": secret_key(debug),
         "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"]),
+        "MS_KEYS_DIR": repo_dir / ".keys",  # dev keys from `manage_all.py keys`
         "DATABASES": {"default": database_config(service, data_dir=repo_dir / ".data")},
         "CACHES": {"default": cache_config(service, data_dir=repo_dir / ".data")},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",

@@ -130,10 +130,16 @@ class KeyRing:
 
 
 def default_keys_dir() -> Path:
+    """``MS_KEYS_DIR`` from the environment, else the Django setting ``MS_KEYS_DIR``, else
+    ``.keys`` in the working directory. The library knows no project layout."""
     configured = os.environ.get("MS_KEYS_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / ".keys"
+    from django.conf import settings
+
+    if settings.configured and getattr(settings, "MS_KEYS_DIR", None):
+        return Path(settings.MS_KEYS_DIR)
+    return Path.cwd() / ".keys"
 
 
 def _load_pem(data: bytes, source: str) -> Ed25519PrivateKey:

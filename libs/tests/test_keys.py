@@ -49,3 +49,13 @@ def test_key_from_environment_pem(tmp_path, monkeypatch):
     ring = load_key_ring("user", tmp_path / "elsewhere")
     assert ring.signing_key.public_bytes == key.public_bytes
     assert ring.signing_key.kid.startswith("user-")
+
+
+def test_the_keys_directory_comes_from_configuration_not_from_a_layout(monkeypatch, settings, tmp_path):
+    from service_kit.keys import default_keys_dir
+
+    monkeypatch.delenv("MS_KEYS_DIR")
+    settings.MS_KEYS_DIR = tmp_path / "configured"
+    assert default_keys_dir() == tmp_path / "configured"
+    monkeypatch.setenv("MS_KEYS_DIR", str(tmp_path / "from-env"))
+    assert default_keys_dir() == tmp_path / "from-env"
