@@ -10,8 +10,12 @@ authentication, billing makes one call to it per request and times the call itse
     none     no authentication
     static   a static shared token compared in constant time (the article's first design)
     fetched  a token fetched from the token service (user, POST /api/service-tokens/) before
-             every call (the article's second design; MS_TOKEN_SOURCE=token-service, issue 6)
+             every call (the article's second design): billing's ServiceClient with
+             TokenServiceTokenSource, as MS_TOKEN_SOURCE=token-service gives it (issue 6)
     xms      X-MS-TOKEN as built: billing signs a fresh single-use token per call
+
+product's bench views refuse a token of the other source (403), so each mode measures the
+source it names.
 
 For 1 and 8 concurrent callers, modes interleaved round by round: p50/p99 latency of the
 billing -> product call (measured in billing) and throughput (calls/s), each as a ratio to
@@ -131,9 +135,9 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def available_modes(billing_url: str) -> list[str]:
+def available_modes(billing_url: str, candidates=MODES) -> list[str]:
     modes = []
-    for mode in MODES:
+    for mode in candidates:
         response = requests.get(f"{billing_url}/bench/call/{mode}/", timeout=30)
         if response.status_code == 200 and response.json().get("status") == 200:
             modes.append(mode)
@@ -176,33 +180,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--write", type=Path, help="also write the results as Markdown to this file")
     args = parser.parse_args(argv)
 
-    from shop import Shop, python_path_with
-
     use_bench_databases(args.pg)
-    static_token = secrets.token_urlsafe(32)
+    load_before = load_average()
+    if os.getloadavg()[0] > 1.0:
+        print(f"WARNING: the machine is busy (load average {load_before}): ratios will be noisy", flush=True)
     with tempfile.TemporaryDirectory(prefix="shop-bench-") as tmp:
-        shop = Shop(
-            Path(tmp),
-            db_prefix="bench",
-            workers=2,
-            threads=4,
-            env={
-                "PYTHONPATH": python_path_with(BENCH),
-                "BENCH_STATIC_TOKEN": static_token,
-                "LOGIN_THROTTLE_RATE": "100000/min",
-            },
-            settings_modules={"product": "bench_product_settings", "billing": "bench_billing_settings"},
-        )
+        shop = bench_shop(Path(tmp))
         try:
             print(f"machine: {machine()}", flush=True)
             print("starting user, product, billing under gunicorn (2 workers x 4 threads) on PostgreSQL ...", flush=True)
-            shop.start()
-            shop.manage("product", "seed_demo")
-            prepare_token_service(shop)
+            start_bench_shop(shop)
             billing = shop.url("billing")
             modes = available_modes(billing)
-            for mode in modes:  # warm: connections, key caches, JWKS fetches
-                Segment(billing, mode, 2, 1.0).run()
+            warm(billing, modes)
             results: dict[tuple[str, int], list[Segment]] = {}
             for round_number in range(args.rounds):
                 order = modes[round_number % len(modes):] + modes[: round_number % len(modes)]
@@ -218,17 +208,54 @@ def main(argv: list[str]) -> int:
             shop.stop()
             drop_bench_databases(args.pg)
 
+    load_after = load_average()
     micro_lines, micro = micro_costs(rounds=3, n=2000)
-    return report(results, modes, micro_lines, micro, args)
+    return report(results, modes, micro_lines, micro, args, load=f"{load_before} before, {load_after} after the HTTP runs")
+
+
+def bench_shop(work_dir: Path):
+    """The three services with the bench endpoints mounted (not started)."""
+    from shop import Shop, python_path_with
+
+    return Shop(
+        work_dir,
+        db_prefix="bench",
+        workers=2,
+        threads=4,
+        env={
+            "PYTHONPATH": python_path_with(BENCH),
+            "BENCH_STATIC_TOKEN": secrets.token_urlsafe(32),
+            "LOGIN_THROTTLE_RATE": "100000/min",
+        },
+        settings_modules={"product": "bench_product_settings", "billing": "bench_billing_settings"},
+    )
+
+
+def start_bench_shop(shop) -> None:
+    shop.start()
+    shop.manage("product", "seed_demo")
+    prepare_token_service(shop)
+
+
+def warm(billing_url: str, modes: list[str]) -> None:
+    """Connections, key caches, JWKS fetches."""
+    for mode in modes:
+        Segment(billing_url, mode, 2, 1.0).run()
 
 
 def prepare_token_service(shop) -> None:
-    """The user service's demo data: the staff login, and whatever grants its token service
-    (issue 6) seeds for billing. Without them the 'fetched' mode reports itself unavailable."""
+    """The user service's demo data. The token service's grant billing -> product products:read
+    comes with its migrations (service_tokens 0002_default_grants); without it the 'fetched'
+    mode answers 503 and reports itself unavailable."""
     shop.manage("user", "seed_demo", env={"DEMO_STAFF_PASSWORD": secrets.token_urlsafe(12)})
 
 
-def report(results, modes, micro_lines, micro, args) -> int:
+def load_average() -> str:
+    """1, 5 and 15 minute load averages: other work on this 2-CPU box shifts every figure."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
     rows = {}
     for (mode, concurrency), segments in results.items():
         samples = [us for s in segments for us in s.call_us]
@@ -241,6 +268,7 @@ def report(results, modes, micro_lines, micro, args) -> int:
     lines = [
         f"machine: {machine()}",
         f"setup: gunicorn 2 workers x 4 threads per service, PostgreSQL, {args.rounds} rounds x {args.seconds:.0f} s per cell, modes interleaved",
+        f"load average (1/5/15 min): {load}",
         "",
         "| auth | callers | p50 ms | p99 ms | calls/s | p50 / none | calls/s / none | calls |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -286,8 +314,8 @@ def report(results, modes, micro_lines, micro, args) -> int:
     if args.write:
         args.write.write_text(
             "# `make bench` results\n\nBilling -> product calls, four ways of authenticating; the latest run "
-            "(`make bench`, see bench/bench.py for the method).\n\n```\n" + "\n".join(lines[:2]) + "\n```\n\n"
-            + "\n".join(lines[2:]) + f"\n\n```\n{final}\n```\n"
+            "(`make bench`, see bench/bench.py for the method).\n\n```\n" + "\n".join(lines[:3]) + "\n```\n\n"
+            + "\n".join(lines[3:]) + f"\n\n```\n{final}\n```\n"
         )
     print(final)
     return 0

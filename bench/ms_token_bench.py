@@ -125,6 +125,27 @@ def replay_line(name: str, store, n: int) -> str:
     )
 
 
+def raw_insert_line(store, n: int) -> str:
+    """(reference) The replay store's own INSERT sent through psycopg directly, on a connection
+    of its own: what the claim costs without Django's cursor path around it."""
+    import psycopg
+    from django.db import connections
+
+    connection = connections[store.alias]
+    sql = store._insert_sql(connection)
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    now = int(time.time())
+    prefix = secrets.token_hex(4)
+    counter = iter(range(10**9))
+    with psycopg.connect(**params, autocommit=True) as raw:
+        for _ in range(50):
+            raw.execute(sql, (f"bench:{prefix}-warm-{next(counter)}", now + 60))
+        samples = latencies(lambda: raw.execute(sql, (f"bench:{prefix}-{next(counter)}", now + 60)), n)
+    return f"(reference) same INSERT via psycopg directly: median {statistics.median(samples):.3f} ms"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=7)
@@ -182,7 +203,9 @@ def main() -> int:
         from django.core.management import call_command
 
         call_command("migrate", "ms_token", verbosity=0)
-        print(replay_line("PostgreSQL", DatabaseReplayStore("default"), args.n))
+        store = DatabaseReplayStore("default")
+        print(replay_line("PostgreSQL", store, args.n))
+        print(raw_insert_line(store, args.n))
     except Exception as error:  # report and go on: the other figures still stand
         print(f"replay check, PostgreSQL: not measured ({error.__class__.__name__}: {error})")
     try:

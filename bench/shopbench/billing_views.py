@@ -69,6 +69,7 @@ CALLERS = {
     "static": lambda: _plain("/bench/static/", {"X-Static-Token": settings.BENCH_STATIC_TOKEN}),
     "xms": lambda: _xms(_self_signed, "/bench/xms/"),
     "fetched": lambda: _xms(_fetched_client(), "/bench/fetched/"),
+    "xms-noreplay": lambda: _xms(_self_signed, "/bench/xms-noreplay/"),  # diagnostic, bench/profile.py
 }
 
 

@@ -6,7 +6,7 @@ import hmac
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -56,9 +56,44 @@ class StaticToken(CatalogueRead):
     permission_classes = [IsAuthenticated]
 
 
+class FromTokenSource(BasePermission):
+    """The mode measures the token source it names: a self-signed token (``token_service`` None)
+    for xms, one issued by the token service (``"user"``) for fetched; else 403, so a run that
+    silently used the other source fails instead of reporting the wrong figures."""
+
+    def has_permission(self, request, view):
+        return getattr(request.user, "token_service", False) == view.token_service
+
+
 class MSToken(CatalogueRead):
-    """X-MS-TOKEN as built: self-signed by billing, or issued by the token service (issue 6)."""
+    """X-MS-TOKEN as built, self-signed by billing."""
 
     authentication_classes = [MSTokenAuthentication]
-    permission_classes = [HasServiceScope]
+    permission_classes = [HasServiceScope, FromTokenSource]
     required_scopes = ["products:read"]
+    token_service: str | None = None
+
+
+class VerifyOnlyAuthentication(MSTokenAuthentication):
+    """Diagnostic (bench/profile.py): every check of the verifier, but no replay store claim, so
+    the store's share of a call can be read off as xms - xms-noreplay. Never for a service."""
+
+    def authenticate(self, request):
+        from service_kit.ms_token.principal import ServicePrincipal
+        from service_kit.ms_token.verification import verify
+
+        token = request.META.get("HTTP_X_MS_TOKEN")
+        if token is None:
+            return None
+        verified = verify(token, method=request.method, path=request.path, body=request.body)
+        return ServicePrincipal(verified.caller, verified.scopes, verified.jti), verified.claims
+
+
+class MSTokenWithoutReplayStore(MSToken):
+    authentication_classes = [VerifyOnlyAuthentication]
+
+
+class FetchedMSToken(MSToken):
+    """X-MS-TOKEN issued by the token service (issue 6: iss user, sub billing)."""
+
+    token_service = "user"
