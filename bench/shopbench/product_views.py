@@ -14,7 +14,8 @@ from catalog.models import Product
 from service_kit.ms_token.authentication import MSTokenAuthentication
 from service_kit.ms_token.permissions import HasServiceScope
 
-STATIC_TOKEN_HEADER = "HTTP_X_STATIC_TOKEN"
+# The article's first design sends its static token in the X-MS-TOKEN header too.
+STATIC_TOKEN_HEADER = "HTTP_X_MS_TOKEN"
 
 
 class StaticCaller:
@@ -87,6 +88,23 @@ class VerifyOnlyAuthentication(MSTokenAuthentication):
             return None
         verified = verify(token, method=request.method, path=request.path, body=request.body)
         return ServicePrincipal(verified.caller, verified.scopes, verified.jti), verified.claims
+
+
+class RedisReplayAuthentication(MSTokenAuthentication):
+    """X-MS-TOKEN with the Redis replay store (what MS_REPLAY_CACHE=redis://... gives a service),
+    beside the database store of the plain "xms" mode, in the same run."""
+
+    def get_replay_store(self):
+        from service_kit.ms_token.replay import RedisReplayStore
+
+        store = getattr(RedisReplayAuthentication, "_store", None)
+        if store is None:
+            store = RedisReplayAuthentication._store = RedisReplayStore(settings.BENCH_REDIS_URL)
+        return store
+
+
+class MSTokenRedisReplay(MSToken):
+    authentication_classes = [RedisReplayAuthentication]
 
 
 class MSTokenWithoutReplayStore(MSToken):

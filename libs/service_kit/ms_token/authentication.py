@@ -54,13 +54,17 @@ def log_verification(issuer: object, jti: object, outcome: str, code: str, calle
 
 
 class MSTokenAuthentication(BaseAuthentication):
+    def get_replay_store(self):
+        """The store that makes each token single use: the settings' one (override to pin one)."""
+        return get_replay_store()
+
     def authenticate(self, request):
         token = request.META.get(META_KEY)
         if token is None:
             return None
         try:
             verified = verify(token, method=request.method, path=request.path, body=self._body(request))
-            if not get_replay_store().claim(f"{verified.issuer}:{verified.jti}", verified.expires_at):
+            if not self.get_replay_store().claim(f"{verified.issuer}:{verified.jti}", verified.expires_at):
                 rejected = exc.TokenRejected(exc.TOKEN_REPLAYED, "token already used")
                 rejected.issuer, rejected.jti = verified.issuer, verified.jti
                 raise rejected
