@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from service_kit.ms_token.client import ServiceCallError, ServiceClient
+from service_kit.ms_token.client import ServiceCallError, ServiceClient, answer_json
 
 from .models import PRICE_DIGITS
 
@@ -130,7 +130,7 @@ def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None 
 
 def _json_of(service: str, response) -> Any:
     try:
-        return response.json()
+        return answer_json(response)
     except ValueError as exc:
         logger.warning("%s answered a body that is not JSON: %.200r", service, response.text)
         raise PeerUnavailable(service, "answered a body that is not JSON") from exc

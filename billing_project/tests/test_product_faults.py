@@ -60,6 +60,16 @@ FAULTS = {
         "body": '{"count": 1, "results": [{"id"',
         "content_type": "application/json",
     },
+    "JSON nested past the recursion limit": {
+        "status": 200,
+        "body": "[" * 100_000,
+        "content_type": "application/json",
+    },
+    "a 503 nested past the recursion limit": {
+        "status": 503,
+        "body": "[" * 100_000,
+        "content_type": "application/json",
+    },
     "a JSON list": {"status": 200, "json": [1, 2, 3]},
     "no results list": {"status": 200, "json": {"count": 1, "results": "keyboard"}},
 }

@@ -77,8 +77,10 @@ def cache_config(service: str, *, data_dir: Path) -> dict[str, Any]:
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
                 "KEY_PREFIX": service}
     if url.startswith("file://"):
+        # Django's default of 300 entries culls a third of them at random when full, which an
+        # attacker could use to reset login-throttle counters by spraying usernames.
         return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                "LOCATION": url.removeprefix("file://")}
+                "LOCATION": url.removeprefix("file://"), "OPTIONS": {"MAX_ENTRIES": 20000}}
     raise ImproperlyConfigured(f"CACHE_URL must be redis://... or file:///dir, not {url!r}")
 
 

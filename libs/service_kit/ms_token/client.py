@@ -7,9 +7,10 @@
   read timeout, not one per attempt
 - ``X-Request-ID`` of the request being served passed on
 - one keep-alive ``requests.Session`` per client per thread; no cookies kept between calls
-- the answer's body is read against a deadline (connect + read timeout from the send) and a
-  size cap (``MAX_ANSWER_BYTES``): requests' read timeout bounds each socket read only, so a
-  peer trickling a byte at a time would otherwise hold our worker for as long as it likes
+- the answer's body is read against a deadline (connect + read timeout from the send, checked
+  as data arrives, so at worst one read timeout more) and a size cap (``MAX_ANSWER_BYTES``):
+  requests' read timeout bounds each socket read only, so a peer trickling a byte at a time
+  would otherwise hold our worker for as long as it likes
 - a dead, slow or failing peer, or one that refuses our token (401/403), raises
   ``ServiceCallError``, which ``service_kit.errors`` answers with 503; other 4xx are returned
 
@@ -39,7 +40,7 @@ from .settings import ms_token_settings
 if TYPE_CHECKING:
     from .sources import TokenSource
 
-__all__ = ["ServiceClient", "ServiceCallError", "peer_session", "read_answer"]
+__all__ = ["ServiceClient", "ServiceCallError", "answer_json", "peer_session", "read_answer"]
 
 logger = logging.getLogger(__name__)
 
@@ -211,9 +212,18 @@ class ServiceClient:
         return response
 
 
+def answer_json(response: requests.Response) -> Any:
+    """A peer's JSON body. Anything unreadable, absurdly deep nesting included, is a ValueError:
+    a peer's bad answer must come out as a 503, never as our own 500."""
+    try:
+        return response.json()
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
+
+
 def _error_code(response: requests.Response) -> str:
     try:
-        code = response.json().get("code")
+        code = answer_json(response).get("code")
     except (ValueError, AttributeError):
         return "-"
     return code if isinstance(code, str) else "-"

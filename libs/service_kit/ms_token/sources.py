@@ -24,7 +24,7 @@ from urllib3.exceptions import HTTPError as TransportError
 
 from ..keys import SigningKey
 from ..middleware import REQUEST_ID_HEADER, current_request_id
-from .client import AnswerTooLarge, AnswerTooSlow, peer_session, read_answer
+from .client import AnswerTooLarge, AnswerTooSlow, answer_json, peer_session, read_answer
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
 from .tokens import body_hash, mint
@@ -125,7 +125,7 @@ class TokenServiceTokenSource:
 
     def _token_of(self, response: requests.Response) -> str:
         try:
-            document = response.json()
+            document = answer_json(response)
         except ValueError:
             document = None
         document = document if isinstance(document, dict) else {}
