@@ -76,8 +76,9 @@ class MSToken(CatalogueRead):
 
 
 class VerifyOnlyAuthentication(MSTokenAuthentication):
-    """Diagnostic (bench/profile.py): every check of the verifier, but no replay store claim, so
-    the store's share of a call can be read off as xms - xms-noreplay. Never for a service."""
+    """Diagnostic (bench/profile.py): every check of the verifier, but no replay store claim and
+    no verification log line, so their share of a call can be read off as xms - xms-noreplay.
+    Never for a service (a bad token is a 500 here)."""
 
     def authenticate(self, request):
         from service_kit.ms_token.principal import ServicePrincipal
