@@ -270,10 +270,25 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
             "rps": statistics.median(s.throughput for s in segments),
             "n": len(samples),
         }
+
+    def paired(mode: str, base: str, concurrency: int, stat: str) -> float:
+        """Median over rounds of mode/base, each round against its own base segment: a slow
+        stretch of the machine (it has 2 CPUs, shared with PostgreSQL and the load) then
+        weighs on both sides of a ratio instead of on whichever mode it happened to hit."""
+        ours, theirs = results.get((mode, concurrency)), results.get((base, concurrency))
+        if not ours or not theirs:
+            return float("nan")
+        value = {
+            "rps": lambda s: s.throughput,
+            "p50": lambda s: percentile(s.call_us, 0.50),
+        }[stat]
+        return statistics.median(value(a) / value(b) for a, b in zip(ours, theirs))
     lines = [
         f"machine: {machine()}",
         f"setup: gunicorn 2 workers x 4 threads per service, PostgreSQL, {args.rounds} rounds x {args.seconds:.0f} s per cell, modes interleaved",
         f"load average (1/5/15 min): {load}",
+        "",
+        "ratios: the median over rounds of each round's ratio to that round's own segment of the base",
         "",
         "| auth | callers | p50 ms | p99 ms | calls/s | p50 / none | calls/s / none | calls |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -284,7 +299,7 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
             row = rows[(mode, concurrency)]
             lines.append(
                 f"| {mode} | {concurrency} | {row['p50']:.2f} | {row['p99']:.2f} | {row['rps']:.0f} | "
-                f"{row['p50'] / base['p50']:.2f} | {row['rps'] / base['rps']:.2f} | {row['n']} |"
+                f"{paired(mode, 'none', concurrency, 'p50'):.2f} | {paired(mode, 'none', concurrency, 'rps'):.2f} | {row['n']} |"
             )
     lines += ["", "X-MS-TOKEN micro costs (bench/ms_token_bench.py):"]
     lines += [f"    {line}" for line in micro_lines]
@@ -297,14 +312,10 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
             )
         )
 
-    def ratio(a, b):
-        return a / b if a is not None and b else float("nan")
-
-    get = lambda mode, c, key: rows.get((mode, c), {}).get(key)  # noqa: E731
     summary = {
-        "xms_throughput_ratio_conc8": ratio(get("xms", 8, "rps"), get("none", 8, "rps")),
-        "xms_p50_ratio_seq": ratio(get("xms", 1, "p50"), get("none", 1, "p50")),
-        "xms_vs_fetch_throughput": ratio(get("xms", 8, "rps"), get("fetched", 8, "rps")),
+        "xms_throughput_ratio_conc8": paired("xms", "none", 8, "rps"),
+        "xms_p50_ratio_seq": paired("xms", "none", 1, "p50"),
+        "xms_vs_fetch_throughput": paired("xms", "fetched", 8, "rps"),
     }
     lines.append("")
     for mode in MODES:
@@ -315,9 +326,9 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
         met = value == value and (value >= target if op == ">=" else value <= target)
         lines.append(f"target {name} {op} {target}: {value:.2f} {'met' if met else 'NOT MET'}")
     with_redis = {
-        "throughput_ratio_conc8": ratio(get("xms-redis", 8, "rps"), get("none", 8, "rps")),
-        "p50_ratio_seq": ratio(get("xms-redis", 1, "p50"), get("none", 1, "p50")),
-        "vs_fetch_throughput": ratio(get("xms-redis", 8, "rps"), get("fetched", 8, "rps")),
+        "throughput_ratio_conc8": paired("xms-redis", "none", 8, "rps"),
+        "p50_ratio_seq": paired("xms-redis", "none", 1, "p50"),
+        "vs_fetch_throughput": paired("xms-redis", "fetched", 8, "rps"),
     }
     lines.append(
         "with the Redis replay store (xms-redis): "
