@@ -294,7 +294,6 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for concurrency in CONCURRENCY:
-        base = rows.get(("none", concurrency))
         for mode in modes:
             row = rows[(mode, concurrency)]
             lines.append(

@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from rest_framework import exceptions, status
 from rest_framework.exceptions import ErrorDetail
 
-from service_kit.errors import ServiceUnavailable
-
 from .exceptions import (
     BillingError,
     IdempotencyKeyInUse,
@@ -17,7 +15,6 @@ from .exceptions import (
     InvalidBillItems,
     ShippingAddressMissing,
 )
-from .peers import PeerUnavailable
 
 
 class IdempotencyConflict(exceptions.APIException):
@@ -62,10 +59,6 @@ def api_exception(exc: Exception) -> Exception:
                 ]
             }
         )
-    elif isinstance(exc, PeerUnavailable):
-        translated = ServiceUnavailable(
-            f"The {exc.service} service is unavailable; nothing was stored. Try again shortly."
-        )
     else:
         return exc
     translated.__cause__ = exc
@@ -74,8 +67,9 @@ def api_exception(exc: Exception) -> Exception:
 
 @contextmanager
 def as_api_errors() -> Iterator[None]:
-    """Run a service call; answer billing's own failures as DRF errors (chained)."""
+    """Run a service call; answer billing's own failures as DRF errors (chained). A failing
+    peer (``ServiceCallError``) is left to service_kit's handler, which answers 503."""
     try:
         yield
-    except (BillingError, PeerUnavailable) as exc:
+    except BillingError as exc:
         raise api_exception(exc) from exc

@@ -32,13 +32,9 @@ MAX_PAGES = 10
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-class PeerUnavailable(Exception):
-    """A peer could not give a usable answer; nothing that depends on it may be stored."""
-
-    def __init__(self, service: str, reason: str) -> None:
-        super().__init__(f"{service}: {reason}")
-        self.service = service
-        self.reason = reason
+# A peer could not give a usable answer (dead, slow, refusing, or answering garbage): the
+# library's own error, which service_kit's handler answers with a 503 naming the peer.
+PeerUnavailable = ServiceCallError
 
 
 @dataclass(frozen=True)
@@ -113,11 +109,7 @@ def clear_clients() -> None:
 
 
 def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None = None):
-    try:
-        response = service_client(service).get(path, scope=scope, params=params)
-    except ServiceCallError as exc:
-        logger.warning("call to %s %s failed: %s", service, path, exc)
-        raise PeerUnavailable(service, str(exc)) from exc
+    response = service_client(service).get(path, scope=scope, params=params)  # logs its failures
     if response.status_code != 200 and response.status_code != 404:
         # Any other 4xx means we asked wrongly: our bug or misconfiguration, never the caller's
         # fault, so a 503 and an error in the log. The bill serializer keeps it unreachable for

@@ -13,7 +13,8 @@ def bills_of_user(*, user_id: int) -> QuerySet[Bill]:
 
 
 def bill_of_user(*, user_id: int, bill_id: int) -> Bill | None:
-    return bills_of_user(user_id=user_id).filter(pk=bill_id).first()
+    """One of the user's bills (its lines load when read, not before)."""
+    return Bill.objects.filter(user_id=user_id, pk=bill_id).first()
 
 
 def delivery_of_user_bill(*, user_id: int, bill_id: int) -> Delivery | None:

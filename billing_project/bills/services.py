@@ -142,7 +142,6 @@ def _make_bill(*, user_id: int, lines: Sequence[BillLine], claim: _Claim | None 
             if marked != 1:
                 # Our claim went stale and another attempt took the key over: it makes the bill.
                 raise IdempotencyKeyInUse()
-    bill = Bill.objects.prefetch_related("items").get(pk=bill.pk)
     logger.info("bill %s made for user %s: %s %s", bill.pk, user_id, bill.total, bill.currency)
     return bill
 

@@ -1,15 +1,7 @@
 """Bearer authentication inside the user service, where the user table lives."""
 from __future__ import annotations
 
-from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
-
-
-class TokenNotValid(exceptions.AuthenticationFailed):
-    """A refresh token that is malformed, forged, expired, of the wrong type or revoked."""
-
-    default_detail = "Token is invalid or expired."
-    default_code = "token_not_valid"
 
 
 class UserJWTAuthentication(JWTAuthentication):

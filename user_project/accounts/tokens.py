@@ -6,14 +6,12 @@ copies them into every access token it derives.
 """
 from __future__ import annotations
 
-from service_kit.user_auth import UserAccessToken, UserRefreshToken
+from service_kit.user_auth import UserRefreshToken
 
 from .models import User
 
 
 class ShopRefreshToken(UserRefreshToken):
-    access_token_class = UserAccessToken
-
     @classmethod
     def for_user(cls, user: User) -> "ShopRefreshToken":
         token = super().for_user(user)  # user_id (as a string) and an outstanding-token row

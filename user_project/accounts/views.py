@@ -5,12 +5,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework_simplejwt.exceptions import InvalidToken
 from service_kit.ms_token.authentication import MSTokenAuthentication
 from service_kit.ms_token.permissions import HasServiceScope
 from service_kit.serializers import ErrorSerializer
 
 from . import services
-from .authentication import TokenNotValid
 from .selectors import user_authenticate, user_get
 from .serializers import (
     InternalUserSerializer,
@@ -93,7 +93,7 @@ class RefreshView(CredentialsView):
         try:
             pair = services.rotate_refresh_token(refresh=serializer.validated_data["refresh"])
         except services.RefreshRefused as exc:
-            raise TokenNotValid(str(exc)) from exc
+            raise InvalidToken(str(exc)) from exc
         return Response(TokenPairSerializer(pair).data)
 
 
@@ -109,7 +109,7 @@ class LogoutView(CredentialsView):
         try:
             services.logout(refresh=serializer.validated_data["refresh"])
         except services.RefreshRefused as exc:
-            raise TokenNotValid(str(exc)) from exc
+            raise InvalidToken(str(exc)) from exc
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from service_kit.middleware import current_request_id
+from service_kit.parsers import JSONParser
 from service_kit.ms_token.authentication import MSTokenAuthentication
 from service_kit.ms_token.exceptions import TokenInvalid
 from service_kit.ms_token.permissions import HasServiceScope
@@ -43,7 +43,7 @@ class ServiceTokenView(generics.GenericAPIView):
     authentication_classes = [MSTokenAuthentication]
     permission_classes = [HasServiceScope, IsSelfSignedAssertion]
     required_scopes = [ASSERTION_SCOPE]
-    parser_classes = [JSONParser]  # the assertion's bh is over these exact JSON bytes
+    parser_classes = [JSONParser]  # JSON only (the assertion's bh is over the raw body bytes)
     serializer_class = ServiceTokenRequestSerializer
 
     @extend_schema(

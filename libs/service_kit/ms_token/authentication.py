@@ -28,7 +28,6 @@ logger = logging.getLogger("service_kit.ms_token")
 # Only the hyphenated header: runserver and gunicorn drop "X_MS_TOKEN" (underscores) before
 # it could land in the same META key. See README ("The header").
 META_KEY = "HTTP_X_MS_TOKEN"
-AUTHENTICATE_HEADER = "MS-Token"
 _LOGGABLE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -90,4 +89,4 @@ class MSTokenAuthentication(BaseAuthentication):
             raise rejected from error
 
     def authenticate_header(self, request) -> str:
-        return AUTHENTICATE_HEADER
+        return exc.AUTHENTICATE_HEADER

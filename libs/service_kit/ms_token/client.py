@@ -40,7 +40,7 @@ from .settings import ms_token_settings
 if TYPE_CHECKING:
     from .sources import TokenSource
 
-__all__ = ["ServiceClient", "ServiceCallError", "answer_json", "peer_session", "read_answer"]
+__all__ = ["ServiceClient", "ServiceCallError", "answer_json", "error_code", "peer_headers", "peer_session", "read_answer"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,15 @@ def peer_session(local: threading.local) -> requests.Session:
         session.trust_env = ms_token_settings.TRUST_ENV
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     return session
+
+
+def peer_headers(**extra: str) -> dict[str, str]:
+    """Headers of every call to a peer: JSON wanted, and the request id passed on."""
+    headers = {"Accept": "application/json", **extra}
+    request_id = current_request_id()
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    return headers
 
 
 def read_answer(response: requests.Response, *, deadline: float, max_bytes: int = MAX_ANSWER_BYTES) -> None:
@@ -159,13 +168,10 @@ class ServiceClient:
         method = method.upper()
         url = self.base_url + path
         body = None
-        headers = {"Accept": "application/json"}
+        headers = peer_headers()
         if json is not None:
             body = jsonlib.dumps(json, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
-        request_id = current_request_id()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
         prepared = self.session.prepare_request(
             requests.Request(method, url, params=params, data=body, headers=headers)
         )
@@ -204,7 +210,7 @@ class ServiceClient:
     def _checked(self, response: requests.Response) -> requests.Response:
         status = response.status_code
         if status >= 500 or status in (401, 403):
-            code = _error_code(response)
+            code = error_code(response)
             logger.warning(
                 "service call refused or failed: service=%s status=%s code=%s", self.service, status, code
             )
@@ -221,7 +227,8 @@ def answer_json(response: requests.Response) -> Any:
         raise ValueError("JSON nested too deeply") from exc
 
 
-def _error_code(response: requests.Response) -> str:
+def error_code(response: requests.Response) -> str:
+    """The ``code`` of a peer's error answer, or ``-``."""
     try:
         code = answer_json(response).get("code")
     except (ValueError, AttributeError):

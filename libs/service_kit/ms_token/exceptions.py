@@ -54,10 +54,13 @@ class ServiceCallError(Exception):
 # --- DRF side ----------------------------------------------------------------------------
 
 
+AUTHENTICATE_HEADER = "MS-Token"
+
+
 class MSTokenRefused(exceptions.AuthenticationFailed):
     """401 with ``WWW-Authenticate: MS-Token`` (set by ``service_kit.errors``)."""
 
-    www_authenticate = "MS-Token"
+    www_authenticate = AUTHENTICATE_HEADER
     default_code = TOKEN_INVALID
     default_detail = "The X-MS-TOKEN is invalid."
 
@@ -91,9 +94,12 @@ class UntrustedIssuer(MSTokenRefused):
     default_detail = "The X-MS-TOKEN's issuer is not trusted here."
 
 
-class ScopeNotGranted(exceptions.PermissionDenied):
+class InsufficientScope(exceptions.PermissionDenied):
+    """403: the token asks for a scope the callee does not grant its caller (authentication), or
+    lacks one the view needs (``HasServiceScope``)."""
+
     default_code = INSUFFICIENT_SCOPE
-    default_detail = "The X-MS-TOKEN asks for a scope this service does not grant its issuer."
+    default_detail = "The service token does not carry the scope this call needs."
 
 
 class VerificationServiceUnavailable(ServiceUnavailable):
@@ -108,5 +114,5 @@ DRF_REFUSALS: dict[str, type[exceptions.APIException]] = {
     TOKEN_AUDIENCE_MISMATCH: TokenAudienceMismatch,
     TOKEN_REQUEST_MISMATCH: TokenRequestMismatch,
     UNTRUSTED_ISSUER: UntrustedIssuer,
-    INSUFFICIENT_SCOPE: ScopeNotGranted,
+    INSUFFICIENT_SCOPE: InsufficientScope,
 }

@@ -1,15 +1,12 @@
 """What a service caller may do: the callee's view names the scopes it needs."""
 from __future__ import annotations
 
-from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
+from .exceptions import InsufficientScope
 from .principal import ServicePrincipal
 
-
-class InsufficientScope(exceptions.PermissionDenied):
-    default_detail = "The service token does not carry the scope this call needs."
-    default_code = "insufficient_scope"
+__all__ = ["HasServiceScope", "InsufficientScope", "required_scopes_for"]
 
 
 def required_scopes_for(view, method: str) -> frozenset[str]:

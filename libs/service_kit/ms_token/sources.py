@@ -23,8 +23,16 @@ from django.utils.module_loading import import_string
 from urllib3.exceptions import HTTPError as TransportError
 
 from ..keys import SigningKey
-from ..middleware import REQUEST_ID_HEADER, current_request_id
-from .client import AnswerTooLarge, AnswerTooSlow, answer_json, peer_session, read_answer
+from .client import (
+    TOKEN_HEADER,
+    AnswerTooLarge,
+    AnswerTooSlow,
+    answer_json,
+    error_code,
+    peer_headers,
+    peer_session,
+    read_answer,
+)
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
 from .tokens import body_hash, mint
@@ -98,13 +106,10 @@ class TokenServiceTokenSource:
         if body:
             wanted["body_hash"] = body_hash(body)
         payload = json.dumps(wanted, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        request_id = current_request_id()
-        if request_id:
-            headers[REQUEST_ID_HEADER] = request_id
+        headers = peer_headers(**{"Content-Type": "application/json"})
         for attempt in range(1, self.attempts + 1):
             # A new assertion per attempt: the token service accepts each one once.
-            headers["X-MS-TOKEN"] = self.assertion_source.token(
+            headers[TOKEN_HEADER] = self.assertion_source.token(
                 audience=self.token_service, scope=ASSERTION_SCOPE, method="POST",
                 path=TOKEN_ENDPOINT_PATH, body=payload,
             )
@@ -124,15 +129,13 @@ class TokenServiceTokenSource:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     def _token_of(self, response: requests.Response) -> str:
+        if response.status_code != 200:
+            raise self._failed(f"answered {response.status_code} {error_code(response)}", status=response.status_code)
         try:
             document = answer_json(response)
         except ValueError:
             document = None
-        document = document if isinstance(document, dict) else {}
-        if response.status_code != 200:
-            code = document.get("code") if isinstance(document.get("code"), str) else "-"
-            raise self._failed(f"answered {response.status_code} {code}", status=response.status_code)
-        token = document.get("token")
+        token = document.get("token") if isinstance(document, dict) else None
         if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not _TOKEN_SHAPE.fullmatch(token):
             raise self._failed("answered without a well-formed token", status=response.status_code)
         return token

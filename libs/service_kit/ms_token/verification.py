@@ -22,7 +22,6 @@ The replay check (``replay.py``) comes last, in ``authentication.py``.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import time
