@@ -248,6 +248,18 @@ def items(*pairs: tuple[dict[str, Any], int]) -> dict[str, list[dict[str, int]]]
     return {"items": [{"product_id": product["id"], "quantity": quantity} for product, quantity in pairs]}
 
 
+def assert_unavailable_and_nothing_stored(response, service: str = "product") -> None:
+    """A 503 naming the peer that failed (``service``), and no bill, item or idempotency record."""
+    from bills.models import Bill, BillItem, IdempotencyRecord
+
+    assert response.status_code == 503, response.content
+    body = response.json()
+    assert body["code"] == "service_unavailable"
+    assert body["detail"].startswith(f"The {service} service is unavailable")
+    assert not Bill.objects.exists() and not BillItem.objects.exists()
+    assert not IdempotencyRecord.objects.exists()
+
+
 _user_ids = itertools.count(10_000)
 
 

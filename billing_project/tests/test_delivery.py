@@ -115,8 +115,9 @@ def test_get_returns_the_delivery_or_404(alice_client, make_bill):
     missing = alice_client.get(delivery_url(bill["id"]))
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
 
-    made = alice_client.post(delivery_url(bill["id"]), {}, format="json").json()
-    assert alice_client.get(delivery_url(bill["id"])).json() == made
+    made = alice_client.post(delivery_url(bill["id"]), {}, format="json")
+    assert made.status_code == 201, made.content
+    assert alice_client.get(delivery_url(bill["id"])).json() == made.json()
 
 
 def test_another_users_bill_has_no_delivery_for_you(alice_client, bob, make_bill):

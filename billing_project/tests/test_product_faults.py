@@ -11,11 +11,11 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bills.models import Bill, BillItem, IdempotencyRecord
+from bills.models import Bill
 from service_kit.keys import clear_key_cache
 from service_kit.testing import free_port
 
-from .conftest import BILLS_URL, items
+from .conftest import BILLS_URL, assert_unavailable_and_nothing_stored, items
 
 
 def product_list_url(shop) -> str:
@@ -28,15 +28,6 @@ def product_json(product: dict, **changes) -> dict:
 
 def page_of(*products: dict) -> dict:
     return {"count": len(products), "next": None, "previous": None, "results": list(products)}
-
-
-def assert_unavailable_and_nothing_stored(response) -> None:
-    assert response.status_code == 503, response.content
-    body = response.json()
-    assert body["code"] == "service_unavailable"
-    assert body["detail"].startswith("The product service is unavailable")
-    assert not Bill.objects.exists() and not BillItem.objects.exists()
-    assert not IdempotencyRecord.objects.exists()
 
 
 FAULTS = {

@@ -17,12 +17,12 @@ import pytest
 import requests
 
 from bills import peers
-from bills.models import Bill, BillItem, Delivery, IdempotencyRecord
+from bills.models import Delivery
 from service_kit.ms_token.exceptions import ServiceCallError
 from service_kit.ms_token.sources import TokenServiceTokenSource, get_token_source
 from service_kit.testing import free_port, preload_peer_keys
 
-from .conftest import BILLS_URL, HTTP_TIMEOUT, items
+from .conftest import BILLS_URL, HTTP_TIMEOUT, assert_unavailable_and_nothing_stored, items
 
 pytestmark = pytest.mark.django_db
 
@@ -71,13 +71,6 @@ def set_billing_enabled(shop, enabled: bool) -> None:
         "from service_tokens.models import ServiceCaller; "
         f"assert ServiceCaller.objects.filter(name='billing').update(is_enabled={enabled}) == 1"
     ))
-
-
-def assert_unavailable_and_nothing_stored(response) -> None:
-    assert response.status_code == 503, response.content
-    assert response.json()["code"] == "service_unavailable"
-    assert not Bill.objects.exists() and not BillItem.objects.exists()
-    assert not IdempotencyRecord.objects.exists()
 
 
 def test_the_story_bill_and_delivery_with_tokens_from_the_token_service(
@@ -140,7 +133,7 @@ def test_a_disabled_billing_gets_503_from_the_next_request_and_no_bill(
     try:
         before = last_issuance_id(shop)
         response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
-        assert_unavailable_and_nothing_stored(response)
+        assert_unavailable_and_nothing_stored(response, service="user")
         assert issuances_since(shop, before) == []
         # Not revoked: a token issued before the switch works until it expires (30 s).
         alive = requests.get(shop.url("product", "/api/products/"), headers={"X-MS-TOKEN": issued_before},
@@ -156,4 +149,4 @@ def test_a_dead_token_service_is_a_503_and_no_bill(token_service_source, alice_c
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
     preload_peer_keys("user")  # alice's Bearer token still verifies; only the token service is gone
     response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
-    assert_unavailable_and_nothing_stored(response)
+    assert_unavailable_and_nothing_stored(response, service="user")

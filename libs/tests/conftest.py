@@ -10,7 +10,7 @@ import pytest
 
 from service_kit.jwks import clear_remote_key_sets
 from service_kit.keys import load_key_ring
-from service_kit.testing import preload_peer_keys, use_fresh_keys
+from service_kit.testing import free_port, preload_peer_keys, use_fresh_keys  # noqa: F401 (free_port: imported from here by tests)
 
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
@@ -144,9 +144,8 @@ def peer():
         server.server_close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def assert_refused(response, code, status=401):
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    if status == 401:
+        assert response["WWW-Authenticate"] == "MS-Token"

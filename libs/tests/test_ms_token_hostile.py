@@ -10,16 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service_kit.testing import make_user_token
 
-from .conftest import DROP, SERVICE_PATH, b64, encode_json
+from .conftest import DROP, SERVICE_PATH, assert_refused, b64, encode_json
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_refused(response, code, status=401):
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == code
-    if status == 401:
-        assert response["WWW-Authenticate"] == "MS-Token"
 
 
 def test_a_good_token_is_accepted_as_the_calling_service(call, make_token):

@@ -86,8 +86,3 @@ def test_issuer_keys_unreachable_means_503(call, make_token, settings):
     response = call(make_token())
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
-
-
-def test_jwks_publishes_public_keys_only(client):
-    keys = client.get("/.well-known/jwks.json").json()["keys"]
-    assert keys and all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in keys)

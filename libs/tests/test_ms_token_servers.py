@@ -86,16 +86,21 @@ def gunicorn_service(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:  # poll readiness: the server answering is the signal, not the time
+        while True:  # poll readiness, bounded: a 200 from /healthz is the signal, not the time
+            if process.poll() is not None:
+                raise RuntimeError("gunicorn exited before it was healthy")
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 connection.request("GET", "/healthz")
                 if connection.getresponse().status == 200:
                     break
             except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start")
-                time.sleep(0.1)
+                pass
+            finally:
+                connection.close()
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become healthy in 30s")
+            time.sleep(0.1)
         yield url
     finally:
         process.terminate()

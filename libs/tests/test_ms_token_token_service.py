@@ -32,7 +32,7 @@ from service_kit.ms_token.tokens import body_hash, mint
 from service_kit.ms_token.verification import verify
 from service_kit.testing import preload_peer_keys
 
-from .conftest import DROP, SERVICE_PATH, free_port
+from .conftest import DROP, SERVICE_PATH, assert_refused, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -57,13 +57,6 @@ def from_token_service(make_token, user_key):
         return make_token(header={"kid": user_key.kid}, key=user_key.private_key, **claims)
 
     return make
-
-
-def assert_refused(response, code, status=401):
-    assert response.status_code == status, response.content
-    assert response.json()["code"] == code
-    if status == 401:
-        assert response["WWW-Authenticate"] == "MS-Token"
 
 
 # --- the callee ----------------------------------------------------------------------------------
@@ -318,12 +311,16 @@ def test_a_read_timeout_is_not_retried(as_billing):
     assert len(responses.calls) == 1
 
 
-def test_the_client_answers_503_when_the_token_service_is_down(client, settings):
-    """A view calling a peer through a dead token service: 503, nothing sent to the peer."""
-    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
+def test_the_client_answers_503_when_the_token_service_is_down(client, settings, peer):
+    """A view calling a live peer through a dead token service: 503 naming the token service,
+    nothing sent to the peer."""
+    server = peer([(200, {"bills": []})])
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "billing": server.url, "user": f"http://127.0.0.1:{free_port()}"}
     settings.MS_TOKEN = {**settings.MS_TOKEN, "TOKEN_SOURCE": "token-service"}
     response = client.get("/api/calls-billing/")
     assert response.status_code == 503 and response.json()["code"] == "service_unavailable"
+    assert response.json()["detail"] == "The user service is unavailable. Try again shortly."
+    assert server.received == []
 
 
 def test_the_settings_refuse_a_token_source_that_does_not_exist(settings):

@@ -36,6 +36,19 @@ def api_client():
 
 
 @pytest.fixture
+def admin_client(db, capsys):
+    """The demo's staff user, logged in (seed_demo's printout is captured)."""
+    from django.core.management import call_command
+
+    from accounts.models import User
+
+    call_command("seed_demo")
+    client = APIClient()
+    client.force_login(User.objects.get(username="staff"))
+    return client
+
+
+@pytest.fixture
 def password():
     return STRONG_PASSWORD
 

@@ -31,14 +31,6 @@ def test_seed_demo_is_idempotent_and_follows_the_env_password(capsys, login, mon
     assert login("staff", "another-demo-pass-9").status_code == 200
 
 
-@pytest.fixture
-def admin_client(capsys):
-    call_command("seed_demo")
-    client = APIClient()
-    client.force_login(User.objects.get(username="staff"))
-    return client
-
-
 def test_admin_lists_users(admin_client, alice):
     response = admin_client.get("/admin/accounts/user/")
     assert response.status_code == 200

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
-from rest_framework.test import APIClient
 
-from accounts.models import User
 from service_tokens.models import IssuedServiceToken, ServiceCaller, ServiceGrant
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client():
-    call_command("seed_demo")
-    client = APIClient()
-    client.force_login(User.objects.get(username="staff"))
-    return client
 
 
 def test_the_admin_lists_callers_with_their_grants(admin_client):
