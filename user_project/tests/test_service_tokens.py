@@ -354,3 +354,10 @@ def test_only_post_is_offered(nothing_issued):
     client.credentials(HTTP_X_MS_TOKEN=mint("user", ASSERTION_SCOPE, "GET", TOKEN_ENDPOINT_PATH, issuer="billing",
                                             key=load_key_ring("billing").signing_key))
     assert_error(client.get(TOKEN_ENDPOINT_PATH), 405, "method_not_allowed")
+
+
+def test_a_body_nested_past_the_recursion_limit_is_400(nothing_issued):
+    body = b"[" * 100_000
+    client = APIClient()
+    client.credentials(HTTP_X_MS_TOKEN=assertion(body))
+    assert_error(client.post(TOKEN_ENDPOINT_PATH, data=body, content_type="application/json"), 400, "parse_error")
