@@ -7,7 +7,7 @@ from rest_framework.fields import empty
 from service_kit.serializers import StrictModelSerializer
 from service_kit.urls import MAX_DATABASE_ID
 
-from .models import Product
+from .models import Product, sku_validator
 from .selectors import PRODUCT_ORDERINGS
 
 MAX_IDS = 100
@@ -21,6 +21,9 @@ class ProductSerializer(StrictModelSerializer):
         model = Product
         fields = ["id", "sku", "name", "description", "price", "currency", "is_active", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # No UniqueValidator: the services' full_clean() checks the SKU once (and the database
+        # constraint under a race), so a write asks the database about it once, not twice.
+        extra_kwargs = {"sku": {"validators": [sku_validator]}}
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d+(,\d+)*$", "example": "1,2,3"})

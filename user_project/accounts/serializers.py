@@ -32,7 +32,11 @@ class RegisterSerializer(StrictModelSerializer):
         model = User
         fields = ["id", "username", "email", "password"]
         read_only_fields = ["id"]
-        extra_kwargs = {"email": {"required": True, "allow_blank": False}}
+        extra_kwargs = {
+            "email": {"required": True, "allow_blank": False},
+            # Uniqueness is validate_username's case-insensitive check alone (one query, not two).
+            "username": {"validators": [User.username_validator]},
+        }
 
     def validate_username(self, value: str) -> str:
         # "Alice" next to "alice" would let one impersonate the other in every UI.
