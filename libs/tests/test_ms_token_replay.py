@@ -32,6 +32,19 @@ def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
     assert UsedToken.objects.filter(key__startswith="billing:new-").count() == 3
 
 
+@pytest.mark.django_db
+def test_a_claim_inside_a_transaction_leaves_that_transactions_commit_mode_alone():
+    # pytest-django runs this test inside a transaction, as ATOMIC_REQUESTS runs a view: the
+    # claim's async commit must not become the commit mode of the service's own writes.
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's (CI runs this suite on PostgreSQL)")
+    assert connection.in_atomic_block
+    assert DatabaseReplayStore(async_commit=True).claim("billing:jti-in-a-transaction", int(time.time()) + 60)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
 def test_redis_store_accepts_a_key_once_and_forgets_it_after_expiry(redis_store):
     assert isinstance(redis_store, RedisReplayStore)
     assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is True

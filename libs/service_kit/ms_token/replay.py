@@ -44,11 +44,13 @@ class DatabaseReplayStore:
         if connection.vendor == "mysql":
             return f"INSERT IGNORE INTO {table} (`key`, expires_at) VALUES (%s, %s)"
         key = connection.ops.quote_name("key")
-        if connection.vendor == "postgresql" and self.async_commit:
+        if connection.vendor == "postgresql" and self.async_commit and not connection.in_atomic_block:
             # Don't wait for the WAL flush of this one insert (0.25 ms -> 0.1 ms): the row is
             # visible to every other session at once, so concurrent copies are still refused;
             # only a database crash could forget the last fraction of a second of jtis.
-            # set_config(..., true) is local to this statement's own transaction.
+            # set_config(..., true) lasts to the end of the transaction: here, this statement's
+            # own. Inside a request's transaction (ATOMIC_REQUESTS) it would also make the
+            # service's own writes commit asynchronously, so there the plain insert runs.
             return (
                 "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
                 f"INSERT INTO {table} ({key}, expires_at) SELECT %s, %s FROM quick ON CONFLICT DO NOTHING"
