@@ -24,7 +24,9 @@ source it names.
 
 For 1 and 8 concurrent callers, modes interleaved round by round: p50/p99 latency of the
 billing -> product call (measured in billing) and throughput (calls/s), each as a ratio to
-"none". Then the micro costs of minting and verifying one token (bench/ms_token_bench.py).
+"none"; at 8 callers also the CPU each part of the system (callers, each service, PostgreSQL,
+Redis) spends per call, which says where a mode's throughput goes (bench/cpu_meter.py). Then the
+micro costs of minting and verifying one token (bench/ms_token_bench.py).
 Ends with one line for scripts:
     bench: xms_throughput_ratio_conc8=<x> xms_p50_ratio_seq=<y> xms_vs_fetch_throughput=<z>
 """
@@ -44,6 +46,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from cpu_meter import CpuMeter
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -86,7 +90,7 @@ def drop_bench_databases(server_url: str) -> None:
 class Segment:
     """``concurrency`` callers hitting billing's /bench/call/<mode>/ for ``seconds``."""
 
-    def __init__(self, billing_url: str, mode: str, concurrency: int, seconds: float) -> None:
+    def __init__(self, billing_url: str, mode: str, concurrency: int, seconds: float, meter: CpuMeter | None = None) -> None:
         self.url = f"{billing_url}/bench/call/{mode}/"
         self.concurrency = concurrency
         self.seconds = seconds
@@ -94,6 +98,9 @@ class Segment:
         self.failures: list[str] = []
         self.elapsed = 0.0
         self.started = 0.0
+        self.meter = meter
+        self._cpu_before: dict = {}
+        self._cpu_after: dict = {}
         self._lock = threading.Lock()
 
     def _caller(self, barrier: threading.Barrier) -> None:
@@ -125,10 +132,19 @@ class Segment:
         for thread in threads:
             thread.join(self.seconds + 60)
         self.elapsed = time.perf_counter() - self.started
+        if self.meter:
+            self._cpu_after = self.meter.read()
         return self
 
     def _start_clock(self) -> None:
+        if self.meter:
+            self._cpu_before = self.meter.read()
         self.started = time.perf_counter()
+
+    @property
+    def cpu_per_call(self) -> dict[str, float]:
+        """µs of CPU per call by part of the system (cpu_meter.py); empty without a meter."""
+        return CpuMeter.per_call(self._cpu_before, self._cpu_after, len(self.call_us))
 
     @property
     def throughput(self) -> float:
@@ -198,12 +214,13 @@ def main(argv: list[str]) -> int:
             billing = shop.url("billing")
             modes = available_modes(billing)
             warm(billing, modes)
+            meter = CpuMeter({service: shop.services[service].process.pid for service in SERVICES})
             results: dict[tuple[str, int], list[Segment]] = {}
             for round_number in range(args.rounds):
                 order = modes[round_number % len(modes):] + modes[: round_number % len(modes)]
                 for concurrency in CONCURRENCY:
                     for mode in order:
-                        segment = Segment(billing, mode, concurrency, args.seconds).run()
+                        segment = Segment(billing, mode, concurrency, args.seconds, meter).run()
                         if segment.failures:
                             print(f"FAILED calls in {mode} x{concurrency}: {segment.failures[:3]}", file=sys.stderr)
                             return 1
@@ -260,6 +277,43 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+CPU_PARTS = ("callers", "billing", "product", "user", "postgres", "redis")
+
+
+def cpu_table(results, modes, concurrency: int = max(CONCURRENCY)) -> list[str]:
+    """Where each mode's CPU goes at ``concurrency`` callers: µs per call by part of the system,
+    the median over rounds. The CPUs are nearly all busy there, so a mode's throughput ratio to
+    "none" is about the inverse ratio of their totals."""
+    rows = {}
+    for mode in modes:
+        readings = [s.cpu_per_call for s in results.get((mode, concurrency), []) if s.cpu_per_call]
+        if readings:
+            rows[mode] = {key: statistics.median(r[key] for r in readings) for key in (*CPU_PARTS, "total", "busy %")}
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"CPU per call with {concurrency} callers, µs, by part of the system (bench/cpu_meter.py; median over rounds;"
+        " callers = this load generator):",
+        "",
+        "| auth | " + " | ".join(CPU_PARTS) + " | total | CPUs busy |",
+        "|---|" + "---:|" * (len(CPU_PARTS) + 2),
+    ]
+    for mode, row in rows.items():
+        lines.append(
+            f"| {mode} | " + " | ".join(f"{row[part]:.0f}" for part in CPU_PARTS) + f" | {row['total']:.0f} | {row['busy %']:.0f} % |"
+        )
+    if "none" in rows:
+        for mode in ("xms", "xms-redis"):
+            if mode in rows:
+                lines.append(
+                    f"| {mode} - none | "
+                    + " | ".join(f"{rows[mode][part] - rows['none'][part]:+.0f}" for part in CPU_PARTS)
+                    + f" | {rows[mode]['total'] - rows['none']['total']:+.0f} | |"
+                )
+    return lines
+
+
 def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
     rows = {}
     for (mode, concurrency), segments in results.items():
@@ -300,6 +354,7 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
                 f"| {mode} | {concurrency} | {row['p50']:.2f} | {row['p99']:.2f} | {row['rps']:.0f} | "
                 f"{paired(mode, 'none', concurrency, 'p50'):.2f} | {paired(mode, 'none', concurrency, 'rps'):.2f} | {row['n']} |"
             )
+    lines += cpu_table(results, modes)
     lines += ["", "X-MS-TOKEN micro costs (bench/ms_token_bench.py):"]
     lines += [f"    {line}" for line in micro_lines]
     if micro:
