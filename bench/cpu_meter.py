@@ -17,30 +17,21 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 
 
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = (PROC / str(pid) / "stat").read_text()
-    except OSError:  # gone meanwhile
-        return None
-    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")"
-    return text.rsplit(")", 1)[1].split()
-
-
 def _processes() -> dict[int, tuple[int, str, float]]:
     """pid -> (parent pid, command name, CPU seconds used so far) of every process."""
     table = {}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
-        fields = _stat_fields(int(entry.name))
         try:
-            comm = (entry / "comm").read_text().strip()
-        except OSError:
+            text = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
             continue
-        if fields is None:
-            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so cut at the last ")"
+        head, _, rest = text.rpartition(")")
+        fields = rest.split()
         # fields[1] is the parent pid; [11] and [12] user and system time in clock ticks
-        table[int(entry.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / _TICKS)
+        table[int(entry.name)] = (int(fields[1]), head.partition("(")[2], (int(fields[11]) + int(fields[12])) / _TICKS)
     return table
 
 
@@ -78,6 +69,7 @@ class CpuMeter:
                 owner.setdefault(pid, SERVERS[comm])
         times = os.times()
         return {
+            "parts": (*self.service_pids, *SERVERS.values()),
             "processes": {pid: (owner[pid], table[pid][2]) for pid in owner if pid in table},
             "callers": times.user + times.system,
             "busy": _busy_share(),
@@ -90,10 +82,10 @@ class CpuMeter:
         undercount, never a negative figure."""
         if not before or not after or not calls:
             return {}
-        used: dict[str, float] = {}
+        used = dict.fromkeys(after["parts"], 0.0)  # a part with no process (no Redis here) used 0
         for pid, (part, seconds) in after["processes"].items():
             earlier = before["processes"].get(pid)
-            used[part] = used.get(part, 0.0) + seconds - (earlier[1] if earlier else 0.0)
+            used[part] += seconds - (earlier[1] if earlier else 0.0)
         used["callers"] = after["callers"] - before["callers"]
         figures = {part: seconds / calls * 1e6 for part, seconds in used.items()}
         figures["total"] = sum(figures.values())
