@@ -56,6 +56,7 @@ sys.path.insert(0, str(REPO / "tests" / "e2e"))
 MODES = ("none", "static", "fetched", "xms", "xms-redis")
 CONCURRENCY = (1, 8)
 SERVICES = ("user", "product", "billing")
+MICRO_DATABASE = "bench_ms_token"
 TARGETS = {"xms_throughput_ratio_conc8": (">=", 0.85), "xms_p50_ratio_seq": ("<=", 1.35), "xms_vs_fetch_throughput": (">=", 2.0)}
 
 
@@ -76,13 +77,13 @@ def use_bench_databases(server_url: str) -> None:
         os.environ[f"{service.upper()}_DATABASE_URL"] = f"{server_url.rstrip('/')}/bench_{service}"
 
 
-def drop_bench_databases(server_url: str) -> None:
+def drop_bench_databases(server_url: str, names: list[str] | None = None) -> None:
     import psycopg
     from psycopg import sql
 
     with psycopg.connect(f"{server_url.rstrip('/')}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
-        for service in SERVICES:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(f"bench_{service}")))
+        for name in names or [f"bench_{service}" for service in SERVICES]:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 # --- load --------------------------------------------------------------------------------------
@@ -104,24 +105,31 @@ class Segment:
         self._lock = threading.Lock()
 
     def _caller(self, barrier: threading.Barrier) -> None:
-        session = requests.Session()
-        session.trust_env = False
-        session.get(self.url.split("/bench/")[0] + "/healthz", timeout=10)  # connected before the clock
-        barrier.wait(timeout=30)
-        deadline = self.started + self.seconds
         samples, failures = [], []
-        while time.perf_counter() < deadline:
-            response = session.get(self.url, timeout=30)
-            body = response.json()
-            if response.status_code != 200 or body.get("status") != 200:
-                failures.append(f"{response.status_code} {body}")
-                if len(failures) > 20:
-                    break
-                continue
-            samples.append(body["us"])
-        with self._lock:
-            self.call_us.extend(samples)
-            self.failures.extend(failures)
+        try:
+            session = requests.Session()
+            session.trust_env = False
+            session.get(self.url.split("/bench/")[0] + "/healthz", timeout=10)  # connected before the clock
+            barrier.wait(timeout=30)
+            deadline = self.started + self.seconds
+            while time.perf_counter() < deadline:
+                response = session.get(self.url, timeout=30)
+                body = response.json()
+                if response.status_code != 200 or body.get("status") != 200:
+                    failures.append(f"{response.status_code} {body}")
+                    if len(failures) > 20:
+                        break
+                    continue
+                samples.append(body["us"])
+        except (requests.RequestException, ValueError, threading.BrokenBarrierError) as exc:
+            # A caller that stops early would make the segment look slower than it was: the
+            # run fails instead of publishing that figure.
+            barrier.abort()
+            failures.append(f"caller stopped: {exc!r}")
+        finally:
+            with self._lock:
+                self.call_us.extend(samples)
+                self.failures.extend(failures)
 
     def run(self) -> "Segment":
         # The clock starts once every caller is connected (the last one through the barrier).
@@ -131,6 +139,8 @@ class Segment:
             thread.start()
         for thread in threads:
             thread.join(self.seconds + 60)
+        if any(thread.is_alive() for thread in threads):
+            self.failures.append("a caller did not finish in time")
         self.elapsed = time.perf_counter() - self.started
         if self.meter:
             self._cpu_after = self.meter.read()
@@ -169,11 +179,13 @@ def available_modes(billing_url: str, candidates=MODES) -> list[str]:
 
 # --- micro costs -------------------------------------------------------------------------------
 
-def micro_costs(rounds: int, n: int) -> tuple[list[str], dict[str, float]]:
-    """bench/ms_token_bench.py's figures (it owns them): mint, verify, replay store."""
+def micro_costs(rounds: int, n: int, server_url: str) -> tuple[list[str], dict[str, float]]:
+    """bench/ms_token_bench.py's figures (it owns them): mint, verify, replay store, the last on
+    a database of the same server as the HTTP runs (dropped with theirs)."""
     result = subprocess.run(
         [sys.executable, str(BENCH / "ms_token_bench.py"), "--rounds", str(rounds), "--n", str(n)],
         capture_output=True, text=True, timeout=600, cwd=REPO,
+        env={**os.environ, "BENCH_DATABASE_URL": f"{server_url.rstrip('/')}/{MICRO_DATABASE}"},
     )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     figures: dict[str, float] = {}
@@ -231,7 +243,10 @@ def main(argv: list[str]) -> int:
             drop_bench_databases(args.pg)
 
     load_after = load_average()
-    micro_lines, micro = micro_costs(rounds=3, n=2000)
+    try:
+        micro_lines, micro = micro_costs(rounds=3, n=2000, server_url=args.pg)
+    finally:
+        drop_bench_databases(args.pg, [MICRO_DATABASE])
     return report(results, modes, micro_lines, micro, args, load=f"{load_before} before, {load_after} after the HTTP runs")
 
 
@@ -288,7 +303,7 @@ def cpu_table(results, modes, concurrency: int = max(CONCURRENCY)) -> list[str]:
     for mode in modes:
         readings = [s.cpu_per_call for s in results.get((mode, concurrency), []) if s.cpu_per_call]
         if readings:
-            rows[mode] = {key: statistics.median(r[key] for r in readings) for key in (*CPU_PARTS, "total", "busy %")}
+            rows[mode] = {key: statistics.median(r[key] for r in readings) for key in (*CPU_PARTS, "total", "busy %", "steal %")}
     if not rows:
         return []
     lines = [
@@ -296,20 +311,20 @@ def cpu_table(results, modes, concurrency: int = max(CONCURRENCY)) -> list[str]:
         f"CPU per call with {concurrency} callers, µs, by part of the system (bench/cpu_meter.py; median over rounds;"
         " callers = this load generator):",
         "",
-        "| auth | " + " | ".join(CPU_PARTS) + " | total | CPUs busy |",
-        "|---|" + "---:|" * (len(CPU_PARTS) + 2),
+        "| auth | " + " | ".join(CPU_PARTS) + " | total | CPUs busy | stolen |",
+        "|---|" + "---:|" * (len(CPU_PARTS) + 3),
     ]
     for mode, row in rows.items():
         lines.append(
-            f"| {mode} | " + " | ".join(f"{row[part]:.0f}" for part in CPU_PARTS) + f" | {row['total']:.0f} | {row['busy %']:.0f} % |"
+            f"| {mode} | " + " | ".join(f"{round(row[part])}" for part in CPU_PARTS) + f" | {round(row['total'])} | {row['busy %']:.0f} % | {row['steal %']:.0f} % |"
         )
     if "none" in rows:
         for mode in ("xms", "xms-redis"):
             if mode in rows:
                 lines.append(
                     f"| {mode} - none | "
-                    + " | ".join(f"{rows[mode][part] - rows['none'][part]:+.0f}" for part in CPU_PARTS)
-                    + f" | {rows[mode]['total'] - rows['none']['total']:+.0f} | |"
+                    + " | ".join(f"{round(rows[mode][part] - rows['none'][part]):+d}" for part in CPU_PARTS)
+                    + f" | {round(rows[mode]['total'] - rows['none']['total']):+d} | | |"
                 )
     return lines
 

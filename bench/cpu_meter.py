@@ -5,7 +5,12 @@ On a machine where the callers, the three services and PostgreSQL share the CPUs
 part spends per call says where a mode's throughput goes (Linux only; elsewhere it reads nothing).
 
 Parts: each service's gunicorn processes (the master and its workers), PostgreSQL's processes
-(backends, WAL writer, ...), Redis, and this process (the callers' threads).
+(backends, autovacuum, WAL writer, ...), Redis, and this process (the callers' threads).
+
+A part's CPU is the change, between two readings, of the sum over its processes of their own time
+plus the time of their children that ended and were reaped: a process that ends during the
+segment (a recycled backend, an autovacuum worker) is then counted through its parent, whose
+children's time takes in its whole life, less what it had used at the first reading.
 """
 from __future__ import annotations
 
@@ -13,12 +18,13 @@ import os
 from pathlib import Path
 
 PROC = Path("/proc")
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_TICKS = os.sysconf("SC_CLK_TCK")
 SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 
 
-def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds used so far) of every process."""
+def _processes() -> dict[tuple[int, int], tuple[int, str, float]]:
+    """(pid, start time) -> (parent pid, command name, CPU seconds of it and its reaped children).
+    The start time keeps a reused pid from passing for the process that had it before."""
     table = {}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
@@ -30,16 +36,19 @@ def _processes() -> dict[int, tuple[int, str, float]]:
         # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so cut at the last ")"
         head, _, rest = text.rpartition(")")
         fields = rest.split()
-        # fields[1] is the parent pid; [11] and [12] user and system time in clock ticks
-        table[int(entry.name)] = (int(fields[1]), head.partition("(")[2], (int(fields[11]) + int(fields[12])) / _TICKS)
+        # fields[1]: parent pid; [11], [12]: user, system; [13], [14]: of reaped children; [19]: start
+        ticks = sum(int(value) for value in fields[11:15])
+        table[(int(entry.name), int(fields[19]))] = (int(fields[1]), head.partition("(")[2], ticks / _TICKS)
     return table
 
 
-def _busy_share() -> tuple[int, int]:
-    """(busy, total) clock ticks of all CPUs since boot."""
+def _cpu_ticks() -> tuple[int, int, int]:
+    """(busy, total, stolen) clock ticks of all CPUs since boot; time the hypervisor gave to
+    other machines (steal) is neither busy nor ours, so it is outside the total."""
     values = [int(v) for v in (PROC / "stat").read_text().splitlines()[0].split()[1:9]]
-    idle = values[3] + values[4]  # idle, iowait
-    return sum(values) - idle, sum(values)
+    user, nice, system, idle, iowait, irq, softirq, steal = values
+    busy = user + nice + system + irq + softirq
+    return busy, busy + idle + iowait, steal
 
 
 class CpuMeter:
@@ -53,43 +62,42 @@ class CpuMeter:
     def read(self) -> dict:
         if not self.available:
             return {}
+        times = os.times()  # first: the scan below is the meter's own work, not the callers'
         table = _processes()
-        children: dict[int, list[int]] = {}
-        for pid, (parent, _, _) in table.items():
-            children.setdefault(parent, []).append(pid)
-        owner: dict[int, str] = {}
+        children: dict[int, list[tuple[int, int]]] = {}
+        for key, (parent, _, _) in table.items():
+            children.setdefault(parent, []).append(key)
+        owner: dict[tuple[int, int], str] = {}
         for service, root in self.service_pids.items():
-            pending = [root]
+            pending = [key for key in table if key[0] == root]
             while pending:
-                pid = pending.pop()
-                owner[pid] = service
-                pending += children.get(pid, [])
-        for pid, (_, comm, _) in table.items():
+                key = pending.pop()
+                owner[key] = service
+                pending += children.get(key[0], [])
+        for key, (_, comm, _) in table.items():
             if comm in SERVERS:
-                owner.setdefault(pid, SERVERS[comm])
-        times = os.times()
+                owner.setdefault(key, SERVERS[comm])
         return {
             "parts": (*self.service_pids, *SERVERS.values()),
-            "processes": {pid: (owner[pid], table[pid][2]) for pid in owner if pid in table},
+            "processes": {key: (part, table[key][2]) for key, part in owner.items()},
             "callers": times.user + times.system,
-            "busy": _busy_share(),
+            "cpu": _cpu_ticks(),
         }
 
     @staticmethod
     def per_call(before: dict, after: dict, calls: int) -> dict[str, float]:
-        """µs of CPU per call for each part, their sum ("total"), and the CPUs' busy share (%).
-        A process that ended during the segment drops out (its time is unknown): a slight
-        undercount, never a negative figure."""
+        """µs of CPU per call for each part and their sum ("total"); the CPUs' busy share and the
+        share stolen by the hypervisor, in %."""
         if not before or not after or not calls:
             return {}
         used = dict.fromkeys(after["parts"], 0.0)  # a part with no process (no Redis here) used 0
-        for pid, (part, seconds) in after["processes"].items():
-            earlier = before["processes"].get(pid)
-            used[part] += seconds - (earlier[1] if earlier else 0.0)
+        for reading, sign in ((after, 1), (before, -1)):
+            for part, seconds in reading["processes"].values():
+                used[part] += sign * seconds
         used["callers"] = after["callers"] - before["callers"]
         figures = {part: seconds / calls * 1e6 for part, seconds in used.items()}
         figures["total"] = sum(figures.values())
-        busy = after["busy"][0] - before["busy"][0]
-        total = after["busy"][1] - before["busy"][1]
+        busy, total, stolen = (b - a for a, b in zip(before["cpu"], after["cpu"]))
         figures["busy %"] = 100.0 * busy / total if total else float("nan")
+        figures["steal %"] = 100.0 * stolen / (total + stolen) if total + stolen else float("nan")
         return figures
