@@ -239,13 +239,16 @@ def test_duplicate_sku_is_a_400_naming_sku(staff_client, make_product):
 def test_duplicate_sku_under_a_race_is_still_a_400(staff_client, make_product):
     """Both writers pass the uniqueness checks before either inserts; the database decides."""
     make_product(sku="RACE")
-    with mock.patch("rest_framework.validators.UniqueValidator.__call__", return_value=None), \
-            mock.patch.object(Product, "validate_unique", return_value=None):
+    # The serializer has no UniqueValidator on sku; full_clean()'s validate_unique is the one check.
+    # The spy proves both 400s come from the IntegrityError path, not from some earlier check.
+    with mock.patch.object(Product, "validate_unique", return_value=None), \
+            mock.patch.object(services, "_duplicate_sku_error", wraps=services._duplicate_sku_error) as lost:
         response = post_json(staff_client, {**VALID, "sku": "RACE"})
         assert_400_naming(response, "sku", "unique")
         other = make_product(sku="RACE-2")
         patched = post_json(staff_client, {"sku": "RACE"}, f"{PRODUCTS_URL}{other.id}/", "patch")
         assert_400_naming(patched, "sku", "unique")
+    assert lost.call_count == 2
     assert Product.objects.filter(sku="RACE").count() == 1
 
 

@@ -164,11 +164,16 @@ def play_story(
     for line in bill["items"]:
         run.tell(f"       {line['quantity']} x {line['sku']} {line['name']} at {line['unit_price']} = {line['line_total']}")
     run.tell(f"       bill #{bill['id']} total {bill['total']} {bill['currency']} status {bill['status']}")
-    again = run.call(
-        alice, "billing", "POST", "/api/bills/", expect=(200, 201), json={"items": items},
+    again_response = run.call(
+        alice, "billing", "POST", "/api/bills/", expect=200, json={"items": items},
         headers={**bearer(alice_tokens["access"]), "Idempotency-Key": f"demo-{suffix}"},
         note="(same Idempotency-Key: the same bill, not a second one)",
-    ).json()
+    )
+    if again_response.headers.get("Idempotent-Replayed") != "true":
+        raise StoryFailure(
+            f"a replay of an Idempotency-Key answered without `Idempotent-Replayed: true`: {dict(again_response.headers)}"
+        )
+    again = again_response.json()
     if again.get("id") != bill["id"]:
         raise StoryFailure(f"a retry with the same Idempotency-Key made bill {again.get('id')} besides {bill['id']}")
 
