@@ -34,7 +34,8 @@ class RegisterSerializer(StrictModelSerializer):
         read_only_fields = ["id"]
         extra_kwargs = {
             "email": {"required": True, "allow_blank": False},
-            # Uniqueness is validate_username's case-insensitive check alone (one query, not two).
+            # Uniqueness: validate_username's case-insensitive check gives the message (one query,
+            # not two); the model's unique index on Lower(username) holds when registrations race.
             "username": {"validators": [User.username_validator]},
         }
 

@@ -20,10 +20,10 @@ class LoginUsernameRateThrottle(SimpleRateThrottle):
     over many addresses is limited too, which the per-address throttle cannot do.
 
     Keyed on the case-folded username ("Alice" and "alice" are one account to a guesser, and
-    registration refuses such twins), hashed so that any text makes a safe cache key. A body
-    without a string username is not counted: the serializer refuses it before any password is
-    checked. Rate: ``DEFAULT_THROTTLE_RATES["login_username"]`` (env
-    ``LOGIN_USERNAME_THROTTLE_RATE``), read on every request; ``default_rate`` when unset.
+    the database refuses such twins: a unique index on Lower(username)), hashed so that any text
+    makes a safe cache key. A body without a string username is not counted: the serializer
+    refuses it before any password is checked. Rate: ``DEFAULT_THROTTLE_RATES["login_username"]``
+    (env ``LOGIN_USERNAME_THROTTLE_RATE``), read on every request; ``default_rate`` when unset.
     """
 
     scope = "login_username"

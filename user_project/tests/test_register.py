@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from accounts import services
 from accounts.models import User
+from accounts.serializers import RegisterSerializer
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +31,23 @@ def test_duplicate_username_is_a_400_and_keeps_the_first_account(register):
 def test_username_differing_only_in_case_counts_as_taken(register):
     assert register("alice").status_code == 201
     assert_error(register("ALICE"), 400, "unique")
+    assert User.objects.count() == 1
+
+
+def test_the_database_refuses_a_case_variant_that_gets_past_the_serializer(password):
+    # What a lost race looks like: the other registration committed after our check ran.
+    services.register_user(username="alice", email="a@example.com", password=password)
+    with pytest.raises(services.UsernameTaken):
+        services.register_user(username="ALICE", email="b@example.com", password=password)
+    assert list(User.objects.values_list("username", flat=True)) == ["alice"]
+
+
+def test_a_case_variant_racing_past_the_check_is_a_400_not_a_500(register, monkeypatch):
+    assert register("alice").status_code == 201
+    # Both requests ran validate_username before either committed: the check saw no twin.
+    monkeypatch.setattr(RegisterSerializer, "validate_username", lambda self, value: value)
+    body = assert_error(register("Alice"), 400, "unique")
+    assert body["detail"].startswith("username:")
     assert User.objects.count() == 1
 
 

@@ -1,0 +1,36 @@
+"""Migrations that check the data they change."""
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("accounts", "0001_initial")]
+CASE_UNIQUE = [("accounts", "0002_username_unique_ignoring_case")]
+
+
+@pytest.fixture
+def migrate(transactional_db):
+    def do(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    yield do
+    do(MigrationExecutor(connection).loader.graph.leaf_nodes())  # leave the schema as found
+
+
+def test_case_twins_already_stored_stop_the_migration_by_name(migrate):
+    old_apps = migrate(BEFORE)
+    User = old_apps.get_model("accounts", "User")
+    User.objects.create(username="alice")
+    User.objects.create(username="Alice")
+    with pytest.raises(RuntimeError, match="differ only in case.*alice"):
+        migrate(CASE_UNIQUE)
+    User.objects.filter(username="Alice").delete()
+
+
+def test_without_twins_the_migration_applies(migrate):
+    old_apps = migrate(BEFORE)
+    old_apps.get_model("accounts", "User").objects.create(username="alice")
+    new_apps = migrate(CASE_UNIQUE)
+    assert new_apps.get_model("accounts", "User").objects.get().username == "alice"
