@@ -23,10 +23,12 @@ __all__ = [
     "test_a_wrong_method_on_healthz_is_a_json_405",
     "test_readyz_checks_the_database",
     "test_request_id_is_returned_and_kept_when_sane",
+    "test_djangos_own_log_line_of_an_error_answer_carries_the_request_id",
     "test_jwks_publishes_public_keys_only",
     "test_unknown_url_is_a_json_404",
     "test_schema_and_offline_docs_are_served",
     "test_json_nested_too_deeply_is_a_400_not_a_500",
+    "test_a_body_sent_to_a_path_without_its_final_slash_is_a_json_404",
 ]
 
 
@@ -71,6 +73,17 @@ def test_request_id_is_returned_and_kept_when_sane(api_client):
     assert made["X-Request-ID"] != "bad id\n" and len(made["X-Request-ID"]) == 32
 
 
+def test_djangos_own_log_line_of_an_error_answer_carries_the_request_id(api_client, caplog):
+    # Django logs "Method Not Allowed: /healthz" after the middleware has returned.
+    from service_kit.middleware import RequestIDLogFilter
+
+    caplog.handler.addFilter(RequestIDLogFilter())
+    with caplog.at_level("WARNING", logger="django.request"):
+        api_client.post("/healthz", HTTP_X_REQUEST_ID="rid-of-a-refusal")
+    records = [record for record in caplog.records if record.name == "django.request"]
+    assert records and all(record.request_id == "rid-of-a-refusal" for record in records)
+
+
 def test_jwks_publishes_public_keys_only(api_client):
     keys = api_client.get("/.well-known/jwks.json").json()["keys"]
     assert keys and all(set(k) == {"kty", "crv", "x", "kid", "alg", "use"} for k in keys)
@@ -100,3 +113,15 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(json_endpoint):
     send = getattr(json_endpoint.client, json_endpoint.method)
     response = send(json_endpoint.path, data="[" * 100_000, content_type="application/json")
     assert_error_shape(response, 400, "parse_error")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+def test_a_body_sent_to_a_path_without_its_final_slash_is_a_json_404(json_endpoint, settings, debug):
+    # Django would redirect it (and the client drop the body) or, with DEBUG, raise: a 500.
+    settings.DEBUG = debug
+    path = json_endpoint.path.rstrip("/")
+    send = getattr(json_endpoint.client, json_endpoint.method)
+    response = send(path, data="{}", content_type="application/json")
+    assert_error_shape(response, 404, "not_found")
+    assert response.json()["detail"] == f"Not found. This path ends with a slash: {path}/"

@@ -1,10 +1,13 @@
-"""Request ids: accepted from ``X-Request-ID`` (when sane) or made, returned, logged, passed on."""
+"""Request ids: accepted from ``X-Request-ID`` (when sane) or made, returned, logged, passed on.
+And Django's CommonMiddleware, minus its one way to a 500."""
 from __future__ import annotations
 
 import contextvars
 import logging
 import re
 import uuid
+
+from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -38,5 +41,32 @@ class RequestIDMiddleware:
 
 class RequestIDLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        # Django logs a 4xx/5xx ("Unauthorized: /api/...") after the middleware has returned,
+        # when the context variable is reset again; its record carries the request itself.
+        request = getattr(record, "request", None)
+        record.request_id = current_request_id() or getattr(request, "request_id", None) or "-"
         return True
+
+
+# Methods whose body a redirect would lose: the client repeats a 301 as a GET.
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CommonMiddleware(DjangoCommonMiddleware):
+    """Django's, except for a request with a body to a path that lacks its final slash: Django
+    redirects it (the client then drops the body) or, with DEBUG, raises a RuntimeError (a 500).
+    It gets a JSON 404 naming the path to use instead; GET and HEAD are still redirected."""
+
+    def process_response(self, request, response):
+        if (
+            response.status_code == 404
+            and request.method in _BODY_METHODS
+            and self.should_redirect_with_slash(request)
+        ):
+            from django.http import JsonResponse
+
+            from .errors import error_body
+
+            detail = f"Not found. This path ends with a slash: {request.path}/"
+            return JsonResponse(error_body(detail, "not_found"), status=404)
+        return super().process_response(request, response)
