@@ -43,10 +43,19 @@ def service_url(service: str) -> str:
     return configured_url(service)
 
 
+def _show(output: str | bytes | None, stream) -> None:
+    if output:
+        stream.write(output.decode(errors="replace") if isinstance(output, bytes) else output)
+        stream.flush()
+
+
 def manage(service: str, *args: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     command = [sys.executable, "manage.py", *args]
     result = subprocess.run(command, cwd=project_dir(service), **kwargs)
     if check and result.returncode != 0:
+        # Whatever the caller captured is the only record of why it failed (the traceback).
+        _show(result.stdout, sys.stdout)
+        _show(result.stderr, sys.stderr)
         sys.exit(f"{service}: `manage.py {' '.join(args)}` failed with exit code {result.returncode}")
     return result
 
@@ -121,7 +130,8 @@ def cmd_up(argv: list[str]) -> int:
     if not args.no_seed:
         for service in SERVICES:
             if has_command(service, "seed_demo"):
-                seeded = manage(service, "seed_demo", capture_output=True, text=True).stdout
+                # Only stdout is read (for the logins); warnings and tracebacks reach the terminal.
+                seeded = manage(service, "seed_demo", stdout=subprocess.PIPE, text=True).stdout
                 print(seeded, end="")
                 logins += [line.strip() for line in seeded.splitlines() if " login " in line]
 

@@ -1,0 +1,46 @@
+"""manage_all.py (repo root): what `make up` shows when a step fails."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+FAKE_MANAGE = """
+import sys
+if sys.argv[1] == "seed_demo":
+    print("seeding the demo data")
+    sys.stderr.write("Traceback (most recent call last):\\nRuntimeError: the real cause\\n")
+    sys.exit(1)
+"""
+
+
+@pytest.fixture
+def manage_all(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("manage_all_under_test", REPO / "manage_all.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for service in module.SERVICES:  # projects whose manage.py migrates fine and fails to seed
+        commands = tmp_path / f"{service}_project" / "app" / "management" / "commands"
+        commands.mkdir(parents=True)
+        (commands / "seed_demo.py").write_text("")
+        (tmp_path / f"{service}_project" / "manage.py").write_text(FAKE_MANAGE)
+    monkeypatch.setattr(module, "REPO", tmp_path)
+    monkeypatch.setattr(module, "cmd_keys", lambda argv: 0)
+    return module
+
+
+def test_up_shows_why_seeding_failed_before_exiting(manage_all, capfd):
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    assert "seed_demo` failed with exit code 1" in str(exit_.value.code)
+    out, err = capfd.readouterr()
+    assert "RuntimeError: the real cause" in out + err
+    assert "seeding the demo data" in out + err
+
+
+def test_a_failing_command_with_captured_output_shows_that_output(manage_all, capfd):
+    with pytest.raises(SystemExit):
+        manage_all.manage("user", "seed_demo", capture_output=True, text=True)
+    out, err = capfd.readouterr()
+    assert "RuntimeError: the real cause" in err
