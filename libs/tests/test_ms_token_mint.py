@@ -77,7 +77,14 @@ def test_settings_read_overrides_and_reload(settings):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"TRUSTED_ISSUERS": {"billing": "products:read"}}, {"TOKEN_TTL": 301}, {"TYPO": 1}]
+    "bad",
+    [
+        {"TRUSTED_ISSUERS": {"billing": "products:read"}},
+        {"TOKEN_TTL": 301},
+        {"TYPO": 1},
+        {"MAX_TOKEN_TTL": 301, "TOKEN_TTL": 301},  # the contract's bound: never more than 300 s
+        {"REPLAY_CACHE": "memcached://127.0.0.1:11211"},  # at startup, not a 500 per request
+    ],
 )
 def test_bad_settings_are_a_clear_error(settings, bad):
     with pytest.raises(ImproperlyConfigured):

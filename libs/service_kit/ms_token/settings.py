@@ -13,11 +13,15 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+# The contract: a token lives "never more than 300 s"; a setting may lower that, not raise it.
+CONTRACT_MAX_TOKEN_TTL = 300
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 DEFAULTS: dict[str, Any] = {
     # issuer -> the scopes this service may grant it, e.g. {"billing": ["products:read"]}
     "TRUSTED_ISSUERS": {},
     "TOKEN_TTL": 30,  # seconds a minted token lives
-    "MAX_TOKEN_TTL": 300,  # a longer-lived token is refused
+    "MAX_TOKEN_TTL": CONTRACT_MAX_TOKEN_TTL,  # a longer-lived token is refused
     "LEEWAY": 5,  # seconds of clock skew tolerated on exp, iat and nbf
     "MAX_TOKEN_BYTES": 4096,  # refused before any decoding
     # "" or None: the database; "redis://...": Redis. Default from the env MS_REPLAY_CACHE.
@@ -71,8 +75,13 @@ class MSTokenSettings:
         self.TOKEN_SOURCE = self.TOKEN_SOURCE or "self"
         self.TOKEN_SERVICE_ISSUER = self.TOKEN_SERVICE_ISSUER or None
         self.TRUSTED_ISSUERS = self._trust_policy(self.TRUSTED_ISSUERS)
+        if not 0 < self.MAX_TOKEN_TTL <= CONTRACT_MAX_TOKEN_TTL:
+            raise ImproperlyConfigured(f"MS_TOKEN: MAX_TOKEN_TTL must be within 1..{CONTRACT_MAX_TOKEN_TTL}")
         if not 0 < self.TOKEN_TTL <= self.MAX_TOKEN_TTL:
             raise ImproperlyConfigured("MS_TOKEN: TOKEN_TTL must be positive and at most MAX_TOKEN_TTL")
+        # Checked here, at startup, rather than at the first token (a 500 on every request).
+        if self.REPLAY_CACHE and not self.REPLAY_CACHE.startswith(REDIS_SCHEMES):
+            raise ImproperlyConfigured("MS_REPLAY_CACHE must be empty (the database) or a redis:// URL")
 
     @staticmethod
     def _trust_policy(raw: Any) -> dict[str, frozenset[str]]:
