@@ -16,6 +16,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.signals import setting_changed
 from django.http import JsonResponse
+from urllib3.exceptions import HTTPError as TransportError
 
 from .keys import KID_PATTERN, own_key_ring
 from .decorators import plain_get_view
@@ -23,6 +24,8 @@ from .decorators import plain_get_view
 logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/.well-known/jwks.json"
+# A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
+MAX_JWKS_BYTES = 64 * 1024
 
 
 @plain_get_view
@@ -92,6 +95,7 @@ class RemoteKeySet:
         self._lock = threading.Lock()
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
+        self._local = threading.local()  # this thread's keep-alive session (peer_session)
 
     def get(self, kid: str) -> Ed25519PublicKey:
         key = self._keys.get(kid)
@@ -125,12 +129,24 @@ class RemoteKeySet:
             self._fetched_at = time.monotonic()
 
     def _fetch(self) -> dict[str, Ed25519PublicKey]:
+        # The peer is as untrusted as any: the same HTTP side as every call to a peer (no proxy or
+        # netrc from the environment, no cookies), a whole-answer deadline and a size cap, and a
+        # JSON body that cannot blow our stack. Imported here: client pulls in the middleware
+        # and the library's settings, which a module importing ``jwks`` must not need to load.
+        from .ms_token.client import AnswerTooLarge, AnswerTooSlow, answer_json, peer_headers, peer_session, read_answer
+
         logger.info("fetching JWKS from %s", self.url)
+        deadline = time.monotonic() + sum(self.timeout)
         try:
-            response = requests.get(self.url, timeout=self.timeout, allow_redirects=False)
-            response.raise_for_status()
-            document = response.json()
-        except (requests.RequestException, ValueError) as exc:
+            response = peer_session(self._local).get(
+                self.url, headers=peer_headers(), timeout=self.timeout, allow_redirects=False, stream=True
+            )
+            if response.status_code != 200:
+                response.close()
+                raise KeySetUnavailable(f"cannot fetch {self.url}: answered {response.status_code}")
+            read_answer(response, deadline=deadline, max_bytes=MAX_JWKS_BYTES)
+            document = answer_json(response)
+        except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge, ValueError) as exc:
             raise KeySetUnavailable(f"cannot fetch {self.url}: {exc}") from exc
         return parse_jwks(document)
 
@@ -145,7 +161,14 @@ def jwks_url(service: str) -> str:
     from django.conf import settings
 
     overrides = getattr(settings, "JWKS_URLS", {}) or {}
-    return overrides.get(service) or settings.SERVICE_URLS[service] + JWKS_PATH
+    url = overrides.get(service)
+    if url:
+        return url
+    try:
+        return settings.SERVICE_URLS[service] + JWKS_PATH
+    except KeyError:
+        # A gap in our configuration, not the caller's fault: the keys cannot be had (503).
+        raise KeySetUnavailable(f"no URL for the keys of {service!r} (SERVICE_URLS, JWKS_URLS)") from None
 
 
 def remote_key_set(service: str) -> RemoteKeySet:
