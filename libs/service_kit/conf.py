@@ -9,6 +9,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -47,6 +48,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
 def service_url(service: str) -> str:
     """Base URL of a service from ``<SERVICE>_SERVICE_URL``, without a trailing slash."""
     return os.environ.get(f"{service.upper()}_SERVICE_URL", DEFAULT_SERVICE_URLS[service]).rstrip("/")
+
+
+def default_allowed_hosts(service: str) -> list[str]:
+    """Loopback, and the host of the service's own ``<SERVICE>_SERVICE_URL``: the name its peers
+    call it by (a Host header Django would otherwise refuse with a 400, so every call a 503)."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    own = urlsplit(service_url(service)).hostname
+    if own:
+        own = f"[{own}]" if ":" in own else own
+        if own not in hosts:
+            hosts.append(own)
+    return hosts
 
 
 def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
@@ -109,7 +122,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "REPO_DIR": repo_dir,
         "DEBUG": debug,
         "SECRET_KEY": secret_key(debug),
-        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"]),
+        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", default_allowed_hosts(service)),
         "MS_KEYS_DIR": repo_dir / ".keys",  # dev keys from `manage_all.py keys`
         "DATABASES": {"default": database_config(service, data_dir=repo_dir / ".data")},
         "CACHES": {"default": cache_config(service, data_dir=repo_dir / ".data")},

@@ -31,3 +31,17 @@ def test_a_csrf_failure_is_json(settings):
 def test_the_jwks_may_be_cached_only_briefly(db):
     response = Client().get("/.well-known/jwks.json")
     assert response["Cache-Control"] == "public, max-age=5"
+
+
+def test_allowed_hosts_default_takes_the_name_peers_call_the_service_by(monkeypatch, tmp_path):
+    from service_kit.conf import common_settings
+
+    monkeypatch.delenv("DJANGO_ALLOWED_HOSTS", raising=False)
+    monkeypatch.setenv("PRODUCT_SERVICE_URL", "http://product.internal:8002")
+    monkeypatch.setenv("BILLING_SERVICE_URL", "http://[fd00::3]:8003")
+    assert common_settings(service="product", base_dir=tmp_path)["ALLOWED_HOSTS"] == [
+        "127.0.0.1", "localhost", "[::1]", "product.internal",  # not the peers' hosts
+    ]
+    assert common_settings(service="billing", base_dir=tmp_path)["ALLOWED_HOSTS"][-1] == "[fd00::3]"
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "shop.example")
+    assert common_settings(service="product", base_dir=tmp_path)["ALLOWED_HOSTS"] == ["shop.example"]
