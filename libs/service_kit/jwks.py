@@ -14,11 +14,12 @@ import time
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import JsonResponse
 from urllib3.exceptions import HTTPError as TransportError
 
-from .keys import KID_PATTERN, own_key_ring
+from .keys import KID_PATTERN, KeyConfigurationError, own_key_ring
 from .decorators import plain_get_view
 
 logger = logging.getLogger(__name__)
@@ -158,8 +159,6 @@ _key_sets_lock = threading.Lock()
 
 def jwks_url(service: str) -> str:
     """Where ``service`` publishes its keys: its ``*_SERVICE_URL`` plus the well-known path."""
-    from django.conf import settings
-
     overrides = getattr(settings, "JWKS_URLS", {}) or {}
     url = overrides.get(service)
     if url:
@@ -180,6 +179,27 @@ def remote_key_set(service: str) -> RemoteKeySet:
             key_set = _key_sets.setdefault(url, RemoteKeySet(url))
             _key_sets_by_service[service] = key_set
     return key_set
+
+
+def public_key(issuer: str, kid: str) -> Ed25519PublicKey:
+    """The key ``kid`` that ``issuer`` publishes: the one place that answers it.
+
+    Our own tokens (the issuer is this service) verify with our own key ring, the keys we
+    publish (retired ones until they expire), with no HTTP round trip to our own JWKS; a peer's
+    with its JWKS (``remote_key_set``: cached, refetched for an unknown kid). Raises
+    ``UnknownKeyError`` (the issuer publishes no such key) or ``KeySetUnavailable`` (its keys
+    cannot be had, our own missing key included). Callers map these to their own errors.
+    """
+    if issuer != settings.SERVICE_NAME:
+        return remote_key_set(issuer).get(kid)
+    try:
+        published = own_key_ring().published_keys()
+    except KeyConfigurationError as error:
+        raise KeySetUnavailable(f"no own signing key: {error}") from error
+    for key in published:
+        if key.kid == kid:
+            return key.public_key
+    raise UnknownKeyError(f"no own key {kid!r}")
 
 
 def clear_remote_key_sets() -> None:

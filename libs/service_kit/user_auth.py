@@ -19,7 +19,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from .errors import ServiceUnavailable
-from .jwks import KeySetUnavailable, UnknownKeyError, remote_key_set
+from .jwks import KeySetUnavailable, UnknownKeyError, public_key
 from .keys import KID_PATTERN, SigningKey, own_key_ring
 
 USER_TOKEN_ISSUER = "user"  # the service whose keys sign user tokens
@@ -59,15 +59,8 @@ class UserTokenBackend(TokenBackend):
         kid = header.get("kid")
         if header.get("typ") != USER_TOKEN_TYPE or not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
             raise TokenBackendError("Token is invalid")
-        from django.conf import settings
-
-        if settings.SERVICE_NAME == USER_TOKEN_ISSUER:
-            for key in own_key_ring().published_keys():
-                if key.kid == kid:
-                    return key.public_key
-            raise TokenBackendError("Token is invalid")
         try:
-            return remote_key_set(USER_TOKEN_ISSUER).get(kid)
+            return public_key(USER_TOKEN_ISSUER, kid)  # our own key ring in the user service
         except UnknownKeyError as exc:
             raise TokenBackendError("Token is invalid") from exc
         except KeySetUnavailable as exc:

@@ -30,8 +30,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from ..jwks import KeySetUnavailable, UnknownKeyError, remote_key_set
-from ..keys import KID_PATTERN, KeyConfigurationError, own_key_ring
+from ..jwks import KeySetUnavailable, UnknownKeyError, public_key
+from ..keys import KID_PATTERN
 from . import exceptions as exc
 from .settings import ms_token_settings
 from .tokens import ALGORITHM, TOKEN_TYPE, body_hash
@@ -119,19 +119,6 @@ def _numeric_date(claims: dict[str, Any], name: str, *, required: bool = True) -
     return value
 
 
-def _own_public_key(kid: str):
-    """A token this service issued itself (as the token service): no HTTP round trip to our own
-    JWKS, same keys (the published ones, retired keys included until they expire)."""
-    try:
-        published = own_key_ring().published_keys()
-    except KeyConfigurationError as error:
-        raise exc.VerificationUnavailable(f"no own signing key: {error}") from error
-    for key in published:
-        if key.kid == kid:
-            return key.public_key
-    raise UnknownKeyError(f"no own key {kid!r}")
-
-
 def verify(token: str, *, method: str, path: str, body: bytes, now: float | None = None) -> VerifiedToken:
     """Every check but the replay store. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
     config = ms_token_settings
@@ -157,15 +144,14 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     if granted is None:
         raise _reject(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
     try:
-        key_set = _own_public_key if issuer == config.SERVICE_NAME else remote_key_set(issuer).get
-        public_key = key_set(kid)
+        verifying_key = public_key(issuer, kid)  # our own key ring when we are the issuer
     except UnknownKeyError as error:
         raise _reject(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
     except KeySetUnavailable as error:
         raise exc.VerificationUnavailable(f"keys of {issuer} unavailable: {error}") from error
     signature = base64.urlsafe_b64decode(signature_segment + "==")
     try:
-        public_key.verify(signature, token[: shape.end(2)].encode("ascii"))
+        verifying_key.verify(signature, token[: shape.end(2)].encode("ascii"))
     except InvalidSignature as error:
         raise _reject(exc.TOKEN_INVALID, "bad signature", claims) from error
 
