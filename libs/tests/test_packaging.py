@@ -1,8 +1,4 @@
-"""libs/pyproject.toml declares what service_kit needs, so service-kit installed alone works.
-
-(Here rather than in libs/tests because it reads the library from the outside, as an
-installer would; it needs nothing of the user service.)
-"""
+"""libs/pyproject.toml declares what service_kit needs, so service-kit installed alone works."""
 import ast
 import re
 import sys
@@ -12,7 +8,7 @@ from pathlib import Path
 
 from service_kit.conf import common_settings
 
-LIBS = Path(__file__).resolve().parents[2] / "libs"
+LIBS = Path(__file__).resolve().parents[1]
 # Imported only by test suites; their needs are the ``testing`` extra.
 TEST_SUPPORT = {"contract_tests.py", "testing.py"}
 DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
