@@ -69,8 +69,16 @@ def test_login_with_unencodable_password_is_a_400(alice, api_client):
     assert_error(response, 400, "not_utf8")
 
 
-def test_the_default_login_rate_comes_from_the_environment_setting():
-    assert settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"] == "10/min"
+def test_the_login_rate_comes_from_the_environment_with_a_default(monkeypatch, tmp_path):
+    from service_kit.conf import common_settings
+
+    def login_rate():
+        return common_settings(service="user", base_dir=tmp_path)["REST_FRAMEWORK"]["DEFAULT_THROTTLE_RATES"]["login"]
+
+    monkeypatch.setenv("LOGIN_THROTTLE_RATE", "7/min")
+    assert login_rate() == "7/min"
+    monkeypatch.delenv("LOGIN_THROTTLE_RATE")
+    assert login_rate() == "10/min"
 
 
 def _rate(rate):
