@@ -21,7 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from . import exceptions as exc
 from .principal import ServicePrincipal
 from .replay import get_replay_store
-from .verification import verify
+from .verification import VerifiedToken, rejection, verify
 
 logger = logging.getLogger("service_kit.ms_token")
 
@@ -63,21 +63,36 @@ class MSTokenAuthentication(BaseAuthentication):
             return None
         try:
             verified = verify(token, method=request.method, path=request.path, body=self._body(request))
-            if not self.get_replay_store().claim(f"{verified.issuer}:{verified.jti}", verified.expires_at):
-                rejected = exc.TokenRejected(exc.TOKEN_REPLAYED, "token already used")
-                rejected.issuer, rejected.jti = verified.issuer, verified.jti
-                raise rejected
         except exc.TokenRejected as error:
-            log_verification(error.issuer, error.jti, "refused", error.code, error.caller)
-            raise exc.DRF_REFUSALS[error.code](error.detail) from error
+            raise self._refused(error) from error
         except exc.VerificationUnavailable as error:
-            logger.warning("ms_token verification unavailable: %s", error)
-            log_verification(None, None, "unavailable", "service_unavailable")
-            raise exc.VerificationServiceUnavailable() from error
+            raise self._unavailable(error, None) from error
+        try:
+            fresh = self.get_replay_store().claim(f"{verified.issuer}:{verified.jti}", verified.expires_at)
+        except exc.VerificationUnavailable as error:
+            raise self._unavailable(error, verified) from error
+        if not fresh:
+            error = rejection(exc.TOKEN_REPLAYED, "token already used", verified.claims)
+            raise self._refused(error) from error
         log_verification(verified.issuer, verified.jti, "accepted", "-", verified.caller)
-        token_service = verified.issuer if "sub" in verified.claims else None
-        principal = ServicePrincipal(verified.caller, verified.scopes, verified.jti, token_service)
+        principal = ServicePrincipal(verified.caller, verified.scopes, verified.jti, verified.token_service)
         return principal, verified.claims
+
+    @staticmethod
+    def _refused(error: exc.TokenRejected) -> Exception:
+        log_verification(error.issuer, error.jti, "refused", error.code, error.caller)
+        return exc.DRF_REFUSALS[error.code](error.detail)
+
+    @staticmethod
+    def _unavailable(error: exc.VerificationUnavailable, verified: VerifiedToken | None) -> Exception:
+        """The issuer's keys (nothing verified yet) or the replay store (token verified) do
+        not answer: 503, logged with what is known for sure."""
+        logger.warning("ms_token verification unavailable: %s", error)
+        if verified is None:
+            log_verification(None, None, "unavailable", "service_unavailable")
+        else:
+            log_verification(verified.issuer, verified.jti, "unavailable", "service_unavailable", verified.caller)
+        return exc.VerificationServiceUnavailable()
 
     @staticmethod
     def _body(request) -> bytes:

@@ -17,7 +17,8 @@ The checks run cheapest first and stop at the first failure:
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
 13. ``htm``/``htu``/``bh`` match the request, 14. the requested scopes are granted to the caller
 
-The replay check (``replay.py``) comes last, in ``authentication.py``.
+The replay check (``replay.py``) comes last, in ``authentication.py``; its refusal is made with
+``rejection`` too, so every refusal logs the same issuer, jti and caller.
 """
 from __future__ import annotations
 
@@ -55,9 +56,11 @@ class VerifiedToken:
     expires_at: int  # exp + leeway + a margin: how long the replay store must remember the jti
     claims: dict[str, Any]
     caller: str  # the calling service: iss, or sub of a token-service token
+    token_service: str | None = None  # iss of a token-service token (it vouched for caller)
 
 
-def _reject(code: str, detail: str, claims: dict | None = None) -> exc.TokenRejected:
+def rejection(code: str, detail: str, claims: dict | None = None) -> exc.TokenRejected:
+    """A refusal, with the issuer, jti and caller of ``claims`` (when known) for the log."""
     error = exc.TokenRejected(code, detail)
     if claims is not None:
         error.issuer, error.jti, error.caller = claims.get("iss"), claims.get("jti"), claims.get("sub")
@@ -80,9 +83,9 @@ def _json_segment(segment: str, what: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         document = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except (ValueError, RecursionError) as error:  # binascii.Error, JSON, UTF-8: all ValueError
-        raise _reject(exc.TOKEN_INVALID, f"{what} is not valid base64url JSON") from error
+        raise rejection(exc.TOKEN_INVALID, f"{what} is not valid base64url JSON") from error
     if type(document) is not dict:
-        raise _reject(exc.TOKEN_INVALID, f"{what} is not a JSON object")
+        raise rejection(exc.TOKEN_INVALID, f"{what} is not a JSON object")
     return document
 
 
@@ -96,14 +99,14 @@ def _header_kid(segment: str) -> str:
     """The ``kid`` of a header that passes checks 3-6."""
     header = _json_segment(segment, "header")
     if header.keys() != _HEADER_FIELDS:
-        raise _reject(exc.TOKEN_INVALID, "header must hold exactly alg, typ and kid")
+        raise rejection(exc.TOKEN_INVALID, "header must hold exactly alg, typ and kid")
     if header["alg"] != ALGORITHM:
-        raise _reject(exc.TOKEN_INVALID, "algorithm not allowed")
+        raise rejection(exc.TOKEN_INVALID, "algorithm not allowed")
     if header["typ"] != TOKEN_TYPE:
-        raise _reject(exc.TOKEN_INVALID, f"typ must be {TOKEN_TYPE}")
+        raise rejection(exc.TOKEN_INVALID, f"typ must be {TOKEN_TYPE}")
     kid = header["kid"]
     if type(kid) is not str or not KID_PATTERN.fullmatch(kid):
-        raise _reject(exc.TOKEN_INVALID, "malformed kid")
+        raise rejection(exc.TOKEN_INVALID, "malformed kid")
     if len(_valid_headers) >= _VALID_HEADERS_MAX:
         _valid_headers.clear()
     _valid_headers[segment] = kid
@@ -115,7 +118,7 @@ def _numeric_date(claims: dict[str, Any], name: str, *, required: bool = True) -
     if value is None and not required and name not in claims:
         return None
     if type(value) is not int or not 0 <= value < _MAX_NUMERIC_DATE:
-        raise _reject(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", claims)
+        raise rejection(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", claims)
     return value
 
 
@@ -123,10 +126,10 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     """Every check but the replay store. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
     config = ms_token_settings
     if len(token) > config.MAX_TOKEN_BYTES:
-        raise _reject(exc.TOKEN_INVALID, "token too large")
+        raise rejection(exc.TOKEN_INVALID, "token too large")
     shape = _TOKEN_SHAPE.fullmatch(token)
     if shape is None:
-        raise _reject(exc.TOKEN_INVALID, "token is not three base64url segments")
+        raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
     header_segment, payload_segment, signature_segment = shape.groups()
 
     kid = _valid_headers.get(header_segment) or _header_kid(header_segment)
@@ -134,55 +137,58 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     claims = _json_segment(payload_segment, "payload")
     issuer = claims.get("iss")
     if type(issuer) is not str:
-        raise _reject(exc.TOKEN_INVALID, "claim iss must be a string", claims)
+        raise rejection(exc.TOKEN_INVALID, "claim iss must be a string", claims)
     # A token of the token service names the calling service in sub; the caller's grant still
     # comes from our own policy. Nobody else may speak for another service.
-    caller = claims.get("sub", issuer)
-    if "sub" in claims and (issuer != config.TOKEN_SERVICE_ISSUER or type(caller) is not str):
-        raise _reject(exc.TOKEN_INVALID, "only the token service's tokens carry sub", claims)
+    if "sub" in claims:
+        caller, token_service = claims["sub"], issuer
+        if issuer != config.TOKEN_SERVICE_ISSUER or type(caller) is not str:
+            raise rejection(exc.TOKEN_INVALID, "only the token service's tokens carry sub", claims)
+    else:
+        caller, token_service = issuer, None
     granted = config.TRUSTED_ISSUERS.get(caller)
     if granted is None:
-        raise _reject(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
+        raise rejection(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
     try:
         verifying_key = public_key(issuer, kid)  # our own key ring when we are the issuer
     except UnknownKeyError as error:
-        raise _reject(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
+        raise rejection(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
     except KeySetUnavailable as error:
         raise exc.VerificationUnavailable(f"keys of {issuer} unavailable: {error}") from error
     signature = base64.urlsafe_b64decode(signature_segment + "==")
     try:
         verifying_key.verify(signature, token[: shape.end(2)].encode("ascii"))
     except InvalidSignature as error:
-        raise _reject(exc.TOKEN_INVALID, "bad signature", claims) from error
+        raise rejection(exc.TOKEN_INVALID, "bad signature", claims) from error
 
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
-            raise _reject(exc.TOKEN_INVALID, f"claim {name} must be a string", claims)
+            raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string", claims)
     expires = _numeric_date(claims, "exp")
     issued = _numeric_date(claims, "iat")
     not_before = _numeric_date(claims, "nbf", required=False)
     jti = claims["jti"]
     if not _JTI_PATTERN.fullmatch(jti):
-        raise _reject(exc.TOKEN_INVALID, "malformed jti", claims)
+        raise rejection(exc.TOKEN_INVALID, "malformed jti", claims)
 
     if claims["aud"] != config.SERVICE_NAME:
-        raise _reject(exc.TOKEN_AUDIENCE_MISMATCH, f"token is not meant for {config.SERVICE_NAME}", claims)
+        raise rejection(exc.TOKEN_AUDIENCE_MISMATCH, f"token is not meant for {config.SERVICE_NAME}", claims)
 
     now = time.time() if now is None else now
     leeway = config.LEEWAY
     if now > expires + leeway:
-        raise _reject(exc.TOKEN_EXPIRED, "token expired", claims)
+        raise rejection(exc.TOKEN_EXPIRED, "token expired", claims)
     if issued > now + leeway or (not_before is not None and not_before > now + leeway):
-        raise _reject(exc.TOKEN_INVALID, "token issued in the future", claims)
+        raise rejection(exc.TOKEN_INVALID, "token issued in the future", claims)
     if not 0 < expires - issued <= config.MAX_TOKEN_TTL:
-        raise _reject(exc.TOKEN_INVALID, f"lifetime must be within 1..{config.MAX_TOKEN_TTL} s", claims)
+        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{config.MAX_TOKEN_TTL} s", claims)
 
     if claims["htm"] != method or claims["htu"] != path:
-        raise _reject(exc.TOKEN_REQUEST_MISMATCH, "token signed for another method or path", claims)
+        raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another method or path", claims)
     if claims.get("bh") != (body_hash(body) if body else None):
-        raise _reject(exc.TOKEN_REQUEST_MISMATCH, "token signed for another body", claims)
+        raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another body", claims)
 
     scopes = frozenset(claims["scope"].split())
     if not scopes <= granted:
-        raise _reject(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
-    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller)
+        raise rejection(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
+    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller, token_service)
