@@ -197,11 +197,37 @@ def create_key(service: str, keys_dir: Path | None = None) -> SigningKey:
     created_at = max([int(time.time()), *(t + 1 for t in existing)])
     kid = f"{service}-{created_at}-{secrets.token_hex(4)}"
     key = SigningKey(kid=kid, private_key=Ed25519PrivateKey.generate(), created_at=created_at)
+    # A running service re-reads this directory when it changes: the key must appear under its
+    # final name whole or not at all. So it is written under a name _KEY_FILE does not match,
+    # flushed to disk, then linked to its final name (which, unlike a rename, fails if that name
+    # exists), and the temporary name removed.
     path = directory / f"{kid}.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_pem)
+    temporary = directory / f".{kid}.pem.tmp"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.private_pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_directory(directory)
     return key
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the new name itself durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def ensure_key(service: str, keys_dir: Path | None = None) -> SigningKey | None:
