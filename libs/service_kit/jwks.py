@@ -25,6 +25,10 @@ from .decorators import plain_get_view
 logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/.well-known/jwks.json"
+# How long a cache may keep our JWKS, and how often a verifier may refetch a peer's for an
+# unknown kid (the contract's rate limit): keys.ACTIVATION_SECONDS waits out both.
+JWKS_MAX_AGE = 5
+REFETCH_INTERVAL = 30.0
 # A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
 MAX_JWKS_BYTES = 64 * 1024
 
@@ -32,9 +36,9 @@ MAX_JWKS_BYTES = 64 * 1024
 @plain_get_view
 def jwks_view(request) -> JsonResponse:
     response = JsonResponse(own_key_ring().jwks())
-    # Short: a new key signs 35 s after it is published, and verifiers refetch an unknown kid
-    # at most every 30 s; a cache in between must not hide the new key for longer than that.
-    response["Cache-Control"] = "public, max-age=5"
+    # Short: a cache in between must not hide a new key past the time it starts signing
+    # (keys.ACTIVATION_SECONDS counts this max-age in).
+    response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
 
 
@@ -84,7 +88,7 @@ class RemoteKeySet:
         self,
         url: str,
         *,
-        refetch_interval: float = 30.0,
+        refetch_interval: float = REFETCH_INTERVAL,
         failure_backoff: float = 1.0,
         timeout: tuple[float, float] = (1.0, 2.0),
     ) -> None:

@@ -5,7 +5,8 @@ Keys live as PEM files under ``<keys dir>/<service>/<kid>.pem`` (mode 0600), cre
 ``MS_SIGNING_KEY_FILE``.
 
 Rotation is "publish, then sign": a new key is published at once but signs only after
-``ACTIVATION_SECONDS``, longer than a verifier's JWKS refetch interval (30 s), so no verifier
+``ACTIVATION_SECONDS``, longer than a verifier's JWKS refetch interval (30 s) and the delays
+before our JWKS shows the key, so no verifier
 that fetched our keys just before the rotation refuses the new key's first tokens. The newest
 active key signs. A replaced key stays published for ``RETENTION_SECONDS`` after its successor
 starts signing, so tokens it signed can still be verified until they expire.
@@ -30,9 +31,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _KEY_FILE = re.compile(r"(?P<kid>(?P<service>[a-z]+)-(?P<created>\d{10})-[0-9a-f]{8})\.pem")
 
-# A new key waits this long between being published and signing: more than the 30 s a
-# verifier may wait before refetching our JWKS for an unknown kid.
-ACTIVATION_SECONDS = 35
+# A new key waits this long between being published and signing. Before a verifier can know
+# it: up to 5 s until our running process rereads its keys (_CachedKeyRing.check_interval),
+# 5 s more in any HTTP cache of our JWKS (jwks.JWKS_MAX_AGE), then the 30 s a verifier that
+# fetched just before may wait to refetch (jwks.REFETCH_INTERVAL), and created_at is rounded
+# down to the second: 41 s at worst, so 45.
+ACTIVATION_SECONDS = 45
 # A superseded key must outlive every token it signed: the longest lifetime (300 s) plus
 # clock leeway, rounded up generously.
 RETENTION_SECONDS = 600

@@ -27,6 +27,16 @@ def test_a_new_key_is_published_at_once_but_signs_only_after_activation(tmp_path
     assert {k.kid for k in ring.published_keys(now=activation - 1)} == {first.kid, second.kid}
 
 
+def test_a_new_key_signs_only_after_every_verifier_can_have_fetched_it():
+    from service_kit.jwks import JWKS_MAX_AGE, REFETCH_INTERVAL
+    from service_kit.keys import _CachedKeyRing
+
+    # Our process sees the new file, a cache may serve the old JWKS, a verifier that fetched
+    # just before waits out its refetch interval; created_at is whole seconds, rounded down.
+    latest_a_verifier_learns_it = _CachedKeyRing.check_interval + JWKS_MAX_AGE + REFETCH_INTERVAL + 1
+    assert ACTIVATION_SECONDS >= latest_a_verifier_learns_it
+
+
 def test_a_replaced_key_stays_published_until_its_tokens_have_expired(tmp_path):
     first = create_key("billing", tmp_path)
     second = create_key("billing", tmp_path)
