@@ -78,6 +78,12 @@ def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg prepares a statement once it has run this often on a connection, on
+        # server-binding cursors only: the X-MS-TOKEN replay claim (Django's own cursors bind on
+        # the client). Django's default, never, suits a pooler in transaction mode; behind one
+        # older than PgBouncer 1.21, set it back to None.
+        config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return config
 
 

@@ -132,3 +132,52 @@ def test_twenty_concurrent_copies_exactly_one_accepted_redis(make_token, redis_s
     assert {r.json()["code"] for r in responses if r.status_code == 401} == {"token_replayed"}
     assert get_replay_store() is redis_store
     assert not UsedToken.objects.exists()  # the database was not the store
+
+
+def as_at_a_requests_start() -> None:
+    """A kept connection, not yet checked in this request (Django's CONN_HEALTH_CHECKS)."""
+    connection.ensure_connection()
+    connection.health_check_enabled = True
+    connection.health_check_done = False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_is_the_requests_connection_check_not_one_more_round_trip(monkeypatch):
+    as_at_a_requests_start()
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append("SELECT 1") or True)
+    assert DatabaseReplayStore().claim("billing:jti-first-statement", int(time.time()) + 60) is True
+    assert checks == []
+    assert connection.health_check_done  # the view's own queries do not check again
+
+
+def require_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL connection (CI runs this suite on PostgreSQL)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts():
+    require_postgresql()
+    as_at_a_requests_start()
+    old_backend = connection.connection.info.backend_pid
+    with connections["default"]._nodb_cursor() as other:  # another session ends ours, as a restart would
+        other.execute("SELECT pg_terminate_backend(%s)", [old_backend])
+    store = DatabaseReplayStore()
+    assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is True
+    assert connection.connection.info.backend_pid != old_backend
+    assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is False
+    assert UsedToken.objects.filter(key="billing:jti-after-a-restart").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_is_prepared_once_per_connection():
+    require_postgresql()
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    store = DatabaseReplayStore()
+    for number in range(threshold + 2):
+        assert store.claim(f"billing:jti-prepared-{number}", int(time.time()) + 60) is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and UsedToken._meta.db_table in prepared[0], prepared

@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Protocol
 
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from .exceptions import ReplayStoreUnavailable
 from .settings import ms_token_settings
@@ -69,14 +69,52 @@ class DatabaseReplayStore:
     def claim(self, key: str, expires_at: int) -> bool:
         connection = connections[self.alias]
         try:
-            with connection.cursor() as cursor:
-                cursor.execute(self._insert_sql(connection), [key, expires_at])
-                claimed = cursor.rowcount == 1
+            claimed = self._insert(connection, key, expires_at)
         except DatabaseError as error:
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): {error}") from error
         if next(self._claims) % self.prune_every == 0:
             self.prune()
         return claimed
+
+    def _insert(self, connection, key: str, expires_at: int) -> bool:
+        # The claim is most often a request's first statement, and with CONN_HEALTH_CHECKS Django
+        # would first spend a round trip ("SELECT 1") on checking the kept connection. Here the
+        # claim is that check: on a broken connection it fails, the connection is closed, and
+        # the claim runs once more on a new one, as Django would have reconnected. (Had the lost
+        # attempt been committed, the second finds its row and refuses: fail closed.)
+        checks_connection = (
+            connection.health_check_enabled
+            and not connection.health_check_done
+            and connection.connection is not None
+            and not connection.in_atomic_block
+        )
+        if checks_connection:
+            connection.health_check_done = True
+        try:
+            return self._run_insert(connection, key, expires_at)
+        except (InterfaceError, OperationalError):
+            if not checks_connection or connection.is_usable():
+                raise
+        connection.close()
+        return self._run_insert(connection, key, expires_at)
+
+    def _run_insert(self, connection, key: str, expires_at: int) -> bool:
+        sql = self._insert_sql(connection)
+        if _can_prepare(connection):
+            # A server-binding cursor, which psycopg prepares once the statement has run
+            # prepare_threshold times on this connection: PostgreSQL then parses and plans the
+            # claim once per connection, not once per call. (Django's own cursors bind on the
+            # client and are never prepared.) Django's error translation is kept; its query log
+            # and execute_wrapper hooks do not see this one statement.
+            import psycopg
+
+            connection.ensure_connection()
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+                cursor.execute(sql, (key, expires_at))
+                return cursor.rowcount == 1
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [key, expires_at])
+            return cursor.rowcount == 1
 
     def prune(self, now: float | None = None) -> int:
         """Delete expired rows. Runs on every N-th insert, so no cron job is needed."""
@@ -97,6 +135,17 @@ class DatabaseReplayStore:
             UsedToken.objects.using(self.alias).filter(key="").exists()
         except DatabaseError as error:
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): {error}") from error
+
+
+def _can_prepare(connection) -> bool:
+    """PostgreSQL with psycopg's prepared statements on (``OPTIONS["prepare_threshold"]``, a
+    psycopg 3 option: Django turns them off by default for connection poolers, and
+    ``service_kit.conf`` on), outside a transaction."""
+    return (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and connection.settings_dict["OPTIONS"].get("prepare_threshold") is not None
+    )
 
 
 class RedisReplayStore:
