@@ -5,6 +5,7 @@ so the three projects agree on errors, logging, authentication and database hand
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -78,11 +79,12 @@ def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
-    elif config["ENGINE"] == "django.db.backends.postgresql":
-        # psycopg prepares a statement once it has run this often on a connection, on
+    elif config["ENGINE"] == "django.db.backends.postgresql" and importlib.util.find_spec("psycopg"):
+        # psycopg 3 prepares a statement once it has run this often on a connection, on
         # server-binding cursors only: the X-MS-TOKEN replay claim (Django's own cursors bind on
-        # the client). Django's default, never, suits a pooler in transaction mode; behind one
-        # older than PgBouncer 1.21, set it back to None.
+        # the client). Django's default, never, suits a transaction-mode pooler that cannot keep
+        # prepared statements (PgBouncer before 1.22, or with max_prepared_statements = 0, its
+        # default before 1.24): behind one, set OPTIONS["prepare_threshold"] = None.
         config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
     return config
 

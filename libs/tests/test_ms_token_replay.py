@@ -134,18 +134,19 @@ def test_twenty_concurrent_copies_exactly_one_accepted_redis(make_token, redis_s
     assert not UsedToken.objects.exists()  # the database was not the store
 
 
-def as_at_a_requests_start() -> None:
+def as_at_a_requests_start(monkeypatch) -> None:
     """A kept connection, not yet checked in this request (Django's CONN_HEALTH_CHECKS)."""
-    connection.ensure_connection()
-    connection.health_check_enabled = True
-    connection.health_check_done = False
+    wrapper = connections["default"]  # the connection itself: monkeypatch cannot undo through the proxy
+    wrapper.ensure_connection()
+    monkeypatch.setattr(wrapper, "health_check_enabled", True)
+    monkeypatch.setattr(wrapper, "health_check_done", False)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_claim_is_the_requests_connection_check_not_one_more_round_trip(monkeypatch):
-    as_at_a_requests_start()
+    as_at_a_requests_start(monkeypatch)
     checks = []
-    monkeypatch.setattr(connection, "is_usable", lambda: checks.append("SELECT 1") or True)
+    monkeypatch.setattr(connections["default"], "is_usable", lambda: checks.append("SELECT 1") or True)
     assert DatabaseReplayStore().claim("billing:jti-first-statement", int(time.time()) + 60) is True
     assert checks == []
     assert connection.health_check_done  # the view's own queries do not check again
@@ -156,18 +157,36 @@ def require_postgresql():
         pytest.skip("a PostgreSQL connection (CI runs this suite on PostgreSQL)")
 
 
+def break_the_kept_connection() -> int:
+    """Another session ends ours, as a database restart or a dropped proxy connection would."""
+    backend = connection.connection.info.backend_pid
+    with connections["default"]._nodb_cursor() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    return backend
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts():
+def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts(monkeypatch):
     require_postgresql()
-    as_at_a_requests_start()
-    old_backend = connection.connection.info.backend_pid
-    with connections["default"]._nodb_cursor() as other:  # another session ends ours, as a restart would
-        other.execute("SELECT pg_terminate_backend(%s)", [old_backend])
+    as_at_a_requests_start(monkeypatch)
+    old_backend = break_the_kept_connection()
     store = DatabaseReplayStore()
     assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is True
     assert connection.connection.info.backend_pid != old_backend
     assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is False
     assert UsedToken.objects.filter(key="billing:jti-after-a-restart").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_first_attempt_may_have_committed_is_refused_as_unavailable(monkeypatch):
+    # The row is there, as if the attempt lost with the connection had committed: the second
+    # attempt cannot tell our own insert from a replay's, so the call is a retryable 503.
+    require_postgresql()
+    UsedToken.objects.create(key="billing:jti-lost-with-the-connection", expires_at=int(time.time()) + 60)
+    as_at_a_requests_start(monkeypatch)
+    break_the_kept_connection()
+    with pytest.raises(ReplayStoreUnavailable):
+        DatabaseReplayStore().claim("billing:jti-lost-with-the-connection", int(time.time()) + 60)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@
 
 ``claim(key, expires_at)`` is atomic across threads, processes and replicas: it returns True
 for the first claim of a key and False ever after. The callee's database is the default store
-(an ``INSERT ... ON CONFLICT DO NOTHING`` into a primary-key table: one round trip, no
+(an ``INSERT ... ON CONFLICT DO NOTHING`` into a primary-key table: one statement, no
 exception, no savepoint); Redis (``SET NX EX``) when ``MS_REPLAY_CACHE=redis://...``.
 A store that does not answer raises ``ReplayStoreUnavailable``: refusal, never acceptance.
 """
@@ -70,7 +70,7 @@ class DatabaseReplayStore:
         connection = connections[self.alias]
         try:
             claimed = self._insert(connection, key, expires_at)
-        except DatabaseError as error:
+        except (DatabaseError, InterfaceError) as error:  # Django's InterfaceError is no DatabaseError
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): {error}") from error
         if next(self._claims) % self.prune_every == 0:
             self.prune()
@@ -80,8 +80,7 @@ class DatabaseReplayStore:
         # The claim is most often a request's first statement, and with CONN_HEALTH_CHECKS Django
         # would first spend a round trip ("SELECT 1") on checking the kept connection. Here the
         # claim is that check: on a broken connection it fails, the connection is closed, and
-        # the claim runs once more on a new one, as Django would have reconnected. (Had the lost
-        # attempt been committed, the second finds its row and refuses: fail closed.)
+        # the claim runs once more on a new one, as Django would have reconnected.
         checks_connection = (
             connection.health_check_enabled
             and not connection.health_check_done
@@ -96,7 +95,11 @@ class DatabaseReplayStore:
             if not checks_connection or connection.is_usable():
                 raise
         connection.close()
-        return self._run_insert(connection, key, expires_at)
+        if not self._run_insert(connection, key, expires_at):
+            # The lost attempt may have committed before the connection broke: a row found now
+            # is ours or a replay's, and nobody can tell. Refuse, as unavailable (retryable).
+            raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): connection lost mid-claim")
+        return True
 
     def _run_insert(self, connection, key: str, expires_at: int) -> bool:
         sql = self._insert_sql(connection)
