@@ -105,10 +105,10 @@ class DatabaseReplayStore:
         sql = self._insert_sql(connection)
         if _can_prepare(connection):
             # A server-binding cursor, which psycopg prepares once the statement has run
-            # prepare_threshold times on this connection: PostgreSQL then parses and plans the
-            # claim once per connection, not once per call. (Django's own cursors bind on the
-            # client and are never prepared.) Django's error translation is kept; its query log
-            # and execute_wrapper hooks do not see this one statement.
+            # prepare_threshold times on this connection: PostgreSQL then reuses its plan instead
+            # of parsing and planning every claim. (Django's own cursors bind on the client and
+            # are never prepared.) Django's error translation is kept; its query log and
+            # execute_wrapper hooks do not see this one statement.
             import psycopg
 
             connection.ensure_connection()
