@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import JsonResponse
+from nacl.bindings import crypto_core_ed25519_is_valid_point
 from urllib3.exceptions import HTTPError as TransportError
 
 from .keys import KID_PATTERN, KeyConfigurationError, own_key_ring
@@ -75,9 +76,16 @@ def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
         if jwk.get("use", "sig") != "sig":
             continue
         try:
-            keys[kid] = Ed25519PublicKey.from_public_bytes(_decode_b64url(x))
+            key = Ed25519PublicKey.from_public_bytes(_decode_b64url(x))
         except (ValueError, binascii.Error):
             continue
+        # Only a point of the prime-order subgroup is a real public key. With a small-order one
+        # (the identity, say) OpenSSL's verify, which PyJWT uses for user tokens, accepts a
+        # "signature" of any message: a broken JWKS must not let anyone sign in its issuer's name.
+        if not crypto_core_ed25519_is_valid_point(key.public_bytes_raw()):
+            logger.warning("JWKS key %s is not a valid Ed25519 public key: ignored", kid)
+            continue
+        keys[kid] = key
     return keys
 
 

@@ -19,7 +19,9 @@ from service_kit.jwks import (
 from service_kit.ms_token.exceptions import VerificationUnavailable
 from service_kit.ms_token.verification import verify
 
-from .conftest import SERVICE_PATH, free_port
+from service_kit.keys import load_key_ring
+
+from .conftest import SERVICE_PATH, b64, free_port
 from .test_ms_token_slow_peers import slow_peer  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
@@ -123,3 +125,38 @@ def test_an_issuer_without_a_url_is_a_503_not_a_500(billing_has_no_url, make_tok
     response = call(make_token())
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
+
+
+# The identity point: with R = identity and S = 0 the cofactorless Ed25519 equation holds for
+# every message, and OpenSSL (what PyJWT verifies user tokens with) accepts that signature.
+IDENTITY_POINT = bytes([1]) + bytes(31)
+USER_JWKS_URL = "http://user.test/.well-known/jwks.json"
+
+
+def forged_user_token(kid: str) -> str:
+    """An access token for a staff user, "signed" by the identity point."""
+    from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+    from service_kit.user_auth import UserAccessToken
+
+    token = UserAccessToken()
+    token["user_id"], token["username"], token["is_staff"] = "1", "mallory", True
+    claims = {**token.payload, "aud": jwt_settings.AUDIENCE, "iss": jwt_settings.ISSUER}
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
+    return f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}.{b64(IDENTITY_POINT + bytes(32))}"
+
+
+def test_a_small_order_key_in_a_jwks_is_no_key_so_a_forged_user_token_fails(settings):
+    from rest_framework_simplejwt.exceptions import TokenBackendError
+
+    from service_kit.user_auth import user_token_backend
+
+    settings.JWKS_URLS = {"user": USER_JWKS_URL}
+    clear_remote_key_sets()
+    real_key = load_key_ring("user").signing_key.public_jwk()
+    weak_key = {"kty": "OKP", "crv": "Ed25519", "kid": "user-weak", "x": b64(IDENTITY_POINT)}
+    with responses.RequestsMock() as mocked:  # the user service's JWKS, broken
+        mocked.get(USER_JWKS_URL, json={"keys": [real_key, weak_key]})
+        with pytest.raises(TokenBackendError):
+            user_token_backend.decode(forged_user_token("user-weak"))
+    assert remote_key_set("user").get(real_key["kid"])  # the valid key of the same answer is kept
