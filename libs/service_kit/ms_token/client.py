@@ -14,8 +14,8 @@
 - a dead, slow or failing peer, or one that refuses our token (401/403), raises
   ``ServiceCallError``, which ``service_kit.errors`` answers with 503; other 4xx are returned
 
-``peer_session()`` and ``read_answer()`` are the HTTP side of every call to a peer (the token
-service's source uses them too).
+``peer_session()`` and ``read_answer()`` are the HTTP side of every call to a peer (the JWKS
+fetch uses them too; the token service's source is a ``ServiceClient`` with its own retry).
 """
 from __future__ import annotations
 
@@ -120,7 +120,10 @@ class ServiceClient:
         base_url: str | None = None,
         timeout: tuple[float, float] | None = None,
         retries: int | None = None,
+        retry: Retry | None = None,
     ) -> None:
+        """``retry``: the whole retry policy, for a caller with rules of its own (the token
+        service's source); methods outside its ``allowed_methods`` are never retried."""
         from django.conf import settings
 
         self.service = service
@@ -133,7 +136,7 @@ class ServiceClient:
         config = ms_token_settings
         self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
         self.budget = sum(self.timeout)  # seconds for one attempt, from send to the body's end
-        self.retry = Retry(
+        self.retry = retry or Retry(
             total=config.RETRIES if retries is None else retries,
             backoff_factor=config.BACKOFF_FACTOR,
             status_forcelist=RETRY_STATUSES,
@@ -177,7 +180,8 @@ class ServiceClient:
         )
         # htu is the path the callee's Django sees: no host, no query, percent-decoded.
         htu = unquote(urlsplit(prepared.url).path)
-        retry = self.retry if method in IDEMPOTENT_METHODS else self.retry.new(total=0)
+        allowed = self.retry.allowed_methods  # None: every method
+        retry = self.retry if allowed is None or method in allowed else self.retry.new(total=0)
         while True:
             attempt = prepared.copy()  # each attempt its own request, its own token
             attempt.headers[TOKEN_HEADER] = self.token_source.token(

@@ -10,29 +10,16 @@ Another source is a class with the same ``token`` method, registered by name in
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
-import threading
-import time
 from typing import Protocol
 
-import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
-from urllib3.exceptions import HTTPError as TransportError
+from urllib3.util import Retry
 
 from ..keys import SigningKey
-from .client import (
-    TOKEN_HEADER,
-    AnswerTooLarge,
-    AnswerTooSlow,
-    answer_json,
-    error_code,
-    peer_headers,
-    peer_session,
-    read_answer,
-)
+from .client import ServiceClient, answer_json, error_code
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
 from .tokens import body_hash, mint
@@ -68,10 +55,11 @@ class TokenServiceTokenSource:
     accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
     in ``sub``; the callee checks it as any token, against its own policy for us.
 
-    Keep-alive session per thread, timeouts always set, the answer read by a deadline and within
-    a size cap as ``ServiceClient`` reads it. A connection that fails is tried once more with a
-    new assertion (a stale keep-alive connection must not fail a call); anything else that goes
-    wrong (timeout, trickle, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
+    The POST is a ``ServiceClient`` call (keep-alive session per thread, timeouts, the answer
+    read by a deadline and within a size cap, a new assertion per attempt) with one rule of its
+    own: a connection that fails is tried once more, POST though it is (a stale keep-alive
+    connection must not fail a call; a token nobody received is harmless). Anything else that
+    goes wrong (timeout, trickle, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
     """
 
     attempts = 2
@@ -84,52 +72,25 @@ class TokenServiceTokenSource:
         assertion_source: TokenSource | None = None,
         timeout: tuple[float, float] | None = None,
     ) -> None:
-        from django.conf import settings
-
-        config = ms_token_settings
-        self.token_service = token_service or config.TOKEN_SERVICE_ISSUER
+        self.token_service = token_service or ms_token_settings.TOKEN_SERVICE_ISSUER
         if not self.token_service:
             raise ImproperlyConfigured("MS_TOKEN_SOURCE=token-service needs MS_TOKEN['TOKEN_SERVICE_ISSUER']")
-        base_url = base_url or settings.SERVICE_URLS[self.token_service]
-        self.url = base_url.rstrip("/") + TOKEN_ENDPOINT_PATH
-        self.assertion_source = assertion_source or SelfSignedTokenSource()
-        self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
-        self.budget = sum(self.timeout)  # seconds for one attempt, from send to the body's end
-        self._local = threading.local()
-
-    @property
-    def session(self) -> requests.Session:
-        return peer_session(self._local)
+        self.client = ServiceClient(
+            self.token_service,
+            token_source=assertion_source or SelfSignedTokenSource(),
+            base_url=base_url,
+            timeout=timeout,
+            # connection errors only: no status is retried, and any method may be
+            retry=Retry(total=self.attempts - 1, status_forcelist=(), allowed_methods=None, raise_on_status=False),
+        )
+        self.url = self.client.base_url + TOKEN_ENDPOINT_PATH
 
     def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
         wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
         if body:
             wanted["body_hash"] = body_hash(body)
-        payload = json.dumps(wanted, separators=(",", ":")).encode()
-        headers = peer_headers(**{"Content-Type": "application/json"})
-        for attempt in range(1, self.attempts + 1):
-            # A new assertion per attempt: the token service accepts each one once.
-            headers[TOKEN_HEADER] = self.assertion_source.token(
-                audience=self.token_service, scope=ASSERTION_SCOPE, method="POST",
-                path=TOKEN_ENDPOINT_PATH, body=payload,
-            )
-            deadline = time.monotonic() + self.budget
-            try:
-                response = self.session.post(
-                    self.url, data=payload, headers=headers, timeout=self.timeout, allow_redirects=False, stream=True
-                )
-                read_answer(response, deadline=deadline)
-            except requests.ConnectionError as exc:  # connect timeouts included, read timeouts not
-                if attempt < self.attempts:
-                    continue
-                raise self._failed(f"cannot reach {self.url}: {exc}") from exc
-            except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge) as exc:
-                raise self._failed(f"no usable answer from {self.url}: {exc}") from exc
-            return self._token_of(response)
-        raise AssertionError("unreachable")  # the loop returns or raises
-
-    def _token_of(self, response: requests.Response) -> str:
-        if response.status_code != 200:
+        response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
+        if response.status_code != 200:  # 5xx, 401 and 403 already raised ServiceCallError
             raise self._failed(f"answered {response.status_code} {error_code(response)}", status=response.status_code)
         try:
             document = answer_json(response)
