@@ -2,14 +2,25 @@
 changing a grant in the admin takes effect from the next request."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Subquery
+
 from .models import ServiceCaller, ServiceGrant
 
 
-def service_caller_get(*, name: str) -> ServiceCaller | None:
-    return ServiceCaller.objects.filter(name=name).first()
+@dataclass(frozen=True)
+class CallerGrant:
+    """A registered caller, and the scopes it may get for one audience (empty: no grant)."""
+
+    is_enabled: bool
+    scopes: frozenset[str]
 
 
-def service_grant_scopes(*, caller: ServiceCaller, audience: str) -> frozenset[str]:
-    """The scopes ``caller`` may get for ``audience``; empty when it has no grant there."""
-    grant = ServiceGrant.objects.filter(caller=caller, audience=audience).first()
-    return grant.scope_set if grant is not None else frozenset()
+def service_caller_grant(*, name: str, audience: str) -> CallerGrant | None:
+    """The caller ``name`` with its grant for ``audience``, in one query; None when unregistered."""
+    grant = ServiceGrant.objects.filter(caller=OuterRef("pk"), audience=audience).values("scopes")[:1]
+    row = ServiceCaller.objects.filter(name=name).values("is_enabled", scopes=Subquery(grant)).first()
+    if row is None:
+        return None
+    return CallerGrant(is_enabled=row["is_enabled"], scopes=frozenset((row["scopes"] or "").split()))

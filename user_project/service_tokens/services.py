@@ -12,7 +12,7 @@ from service_kit.ms_token.sources import ASSERTION_SCOPE
 from service_kit.ms_token.tokens import b64url_encode, sign_claims
 
 from .models import IssuedServiceToken
-from .selectors import service_caller_get, service_grant_scopes
+from .selectors import service_caller_grant
 
 
 class IssuanceRefused(Exception):
@@ -60,7 +60,7 @@ def service_token_issue(
     Checked in order: the caller is registered and enabled, the audience is a service of ours,
     every scope asked for is in the caller's grant for that audience. Recorded, never stored.
     """
-    registered = service_caller_get(name=caller)
+    registered = service_caller_grant(name=caller, audience=audience)
     if registered is None:
         raise CallerUnknown(f"{caller} is not a registered caller of the token service.")
     if not registered.is_enabled:
@@ -68,8 +68,7 @@ def service_token_issue(
     if audience not in settings.SERVICE_URLS:
         raise AudienceUnknown(f"There is no service {audience!r}.")
     requested = frozenset(scope.split())
-    granted = service_grant_scopes(caller=registered, audience=audience)
-    missing = requested - granted
+    missing = requested - registered.scopes
     if missing or ASSERTION_SCOPE in requested:
         raise ScopeNotGranted(
             f"{caller} may not get {' '.join(sorted(missing or requested))} for {audience}."

@@ -23,6 +23,7 @@ from service_kit.ms_token.tokens import body_hash, mint
 from service_kit.ms_token.verification import verify
 from service_kit.testing import preload_peer_keys
 from service_tokens.models import IssuedServiceToken, ServiceCaller, ServiceGrant
+from service_tokens.selectors import service_caller_grant
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -199,6 +200,14 @@ def test_a_registered_caller_gets_what_its_grant_says():
                    caller="product")
     assert response.status_code == 200, response.content
     assert claims_of(response.json()["token"])[1]["sub"] == "product"
+
+
+def test_the_caller_and_its_grant_are_read_in_one_query(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        billing = service_caller_grant(name="billing", audience="product")
+    assert billing.is_enabled and "products:read" in billing.scopes
+    assert service_caller_grant(name="billing", audience="billing").scopes == frozenset()  # no grant there
+    assert service_caller_grant(name="inventory", audience="product") is None
 
 
 # --- switching a caller off ----------------------------------------------------------------------
