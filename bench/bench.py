@@ -47,7 +47,7 @@ from pathlib import Path
 
 import requests
 
-from cpu_meter import CpuMeter
+from cpu_meter import CpuMeter, cpu_model
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -61,12 +61,7 @@ TARGETS = {"xms_throughput_ratio_conc8": (">=", 0.85), "xms_p50_ratio_seq": ("<=
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{os.cpu_count()} CPUs (nproc), {model}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return f"{os.cpu_count()} CPUs (nproc), {cpu_model()}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
 # --- databases ---------------------------------------------------------------------------------
@@ -78,10 +73,11 @@ def use_bench_databases(server_url: str) -> None:
 
 
 def drop_bench_databases(server_url: str, names: list[str] | None = None) -> None:
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(f"{server_url.rstrip('/')}/postgres".replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
+    from service_kit.testing import postgres_admin
+
+    with postgres_admin(server_url) as admin:
         for name in names or [f"bench_{service}" for service in SERVICES]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 

@@ -18,6 +18,17 @@ import os
 from pathlib import Path
 
 PROC = Path("/proc")
+
+
+def cpu_model() -> str:
+    """The CPU's model name, for the report's "machine:" line."""
+    try:
+        for line in (PROC / "cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
 _TICKS = os.sysconf("SC_CLK_TCK")
 SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 

@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cpu_meter import cpu_model
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "libs"))
 
@@ -50,13 +52,12 @@ def configure(database_url: str) -> None:
 
 def ensure_database(url: str) -> None:
     """Create the bench database if it is missing (PostgreSQL only)."""
-    import psycopg
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl().replace("postgres://", "postgresql://", 1)
-    with psycopg.connect(admin, autocommit=True, connect_timeout=3) as connection:
+    from service_kit.testing import postgres_admin
+
+    name = urlsplit(url).path.lstrip("/")
+    with postgres_admin(url) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
@@ -90,19 +91,11 @@ def latencies(fn, n: int) -> list[float]:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import cryptography
     from cryptography.hazmat.backends.openssl.backend import backend
 
     return (
-        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs ({cpu_model()}), Python {platform.python_version()}, "
         f"cryptography {cryptography.__version__} ({backend.openssl_version_text()})"
     )
 

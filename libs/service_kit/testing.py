@@ -55,6 +55,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def postgres_admin(url: str):
+    """An autocommit psycopg connection to the maintenance database ("postgres") of the server
+    that ``url`` names, to create and drop databases on it."""
+    import dj_database_url
+    import psycopg
+
+    config = dj_database_url.parse(url)
+    return psycopg.connect(
+        host=config["HOST"] or "127.0.0.1",
+        port=config["PORT"] or 5432,
+        user=config["USER"] or "postgres",
+        password=config["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
 def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:
     """A new, empty database for a service started by a test.
 
@@ -66,19 +84,10 @@ def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:
     base = os.environ.get(f"{service.upper()}_DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{tmp_dir / f'{name}.sqlite3'}"
-    import psycopg
     from psycopg import sql
 
     config = dj_database_url.parse(base)
-    admin = psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-    )
-    with admin:
+    with postgres_admin(base) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     user = config["USER"] or "postgres"
