@@ -18,6 +18,8 @@ import os
 from pathlib import Path
 
 PROC = Path("/proc")
+_TICKS = os.sysconf("SC_CLK_TCK")
+SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 
 
 def cpu_model() -> str:
@@ -29,8 +31,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return "unknown CPU"
-_TICKS = os.sysconf("SC_CLK_TCK")
-SERVERS = {"postgres": "postgres", "redis-server": "redis"}
 
 
 def _processes() -> dict[tuple[int, int], tuple[int, str, float]]:

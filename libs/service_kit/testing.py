@@ -62,15 +62,10 @@ def postgres_admin(url: str):
     import psycopg
 
     config = dj_database_url.parse(url)
-    return psycopg.connect(
-        host=config["HOST"] or "127.0.0.1",
-        port=config["PORT"] or 5432,
-        user=config["USER"] or "postgres",
-        password=config["PASSWORD"] or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
+    given = {"host": config["HOST"], "port": config["PORT"], "user": config["USER"], "password": config["PASSWORD"]}
+    # What the URL leaves out, libpq decides (PGHOST, PGUSER, the socket...), as it would for the URL.
+    parameters = {**(config.get("OPTIONS") or {}), **{name: value for name, value in given.items() if value}}
+    return psycopg.connect(**parameters, dbname="postgres", autocommit=True, connect_timeout=5)
 
 
 def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:

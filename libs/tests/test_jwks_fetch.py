@@ -16,10 +16,9 @@ from service_kit.jwks import (
     clear_remote_key_sets,
     remote_key_set,
 )
+from service_kit.keys import load_key_ring
 from service_kit.ms_token.exceptions import VerificationUnavailable
 from service_kit.ms_token.verification import verify
-
-from service_kit.keys import load_key_ring
 
 from .conftest import SERVICE_PATH, b64, free_port
 from .test_ms_token_slow_peers import slow_peer  # noqa: F401 (a fixture)

@@ -155,3 +155,10 @@ def test_a_view_whose_peer_is_down_answers_503(client, settings):
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
     assert "billing" in response.json()["detail"]
+
+
+def test_a_retry_count_and_a_whole_retry_policy_are_one_or_the_other():
+    from urllib3.util import Retry
+
+    with pytest.raises(TypeError):
+        ServiceClient("product", token_source=SelfSignedTokenSource(), retries=1, retry=Retry(total=1))

@@ -283,10 +283,12 @@ def test_a_refusal_or_garbage_is_a_service_call_error(peer, as_billing, status, 
     assert len(server.received) == 1  # a refusal is not retried
 
 
-def test_a_dead_token_service_is_a_service_call_error(as_billing):
+def test_a_dead_token_service_is_a_service_call_error(as_billing, caplog):
     source = TokenServiceTokenSource(assertion_source=as_billing, base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ServiceCallError):
+    with pytest.raises(ServiceCallError) as caught:
         source.token(audience="product", scope="products:read", method="GET", path="/api/products/", body=None)
+    assert caught.value.service == "user" and caught.value.reason.startswith("token service: ")
+    assert any(record.getMessage().startswith("token service user: ") for record in caplog.records)
 
 
 @responses.activate

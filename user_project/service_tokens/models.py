@@ -69,10 +69,6 @@ class ServiceGrant(models.Model):
     def __str__(self) -> str:
         return f"{self.caller_id and self.caller.name} -> {self.audience}: {self.scopes}"
 
-    @property
-    def scope_set(self) -> frozenset[str]:
-        return frozenset(self.scopes.split())
-
 
 class IssuedServiceToken(models.Model):
     """One token issued: for audit. The token itself is never stored."""

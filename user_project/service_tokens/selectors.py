@@ -19,7 +19,8 @@ class CallerGrant:
 
 def service_caller_grant(*, name: str, audience: str) -> CallerGrant | None:
     """The caller ``name`` with its grant for ``audience``, in one query; None when unregistered."""
-    grant = ServiceGrant.objects.filter(caller=OuterRef("pk"), audience=audience).values("scopes")[:1]
+    # one grant per (caller, audience) by constraint: no ordering needed
+    grant = ServiceGrant.objects.filter(caller=OuterRef("pk"), audience=audience).order_by().values("scopes")[:1]
     row = ServiceCaller.objects.filter(name=name).values("is_enabled", scopes=Subquery(grant)).first()
     if row is None:
         return None

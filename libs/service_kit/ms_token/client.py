@@ -133,6 +133,8 @@ class ServiceClient:
 
             token_source = get_token_source()
         self.token_source = token_source
+        if retry is not None and retries is not None:
+            raise TypeError("pass retries (a count) or retry (a whole policy), not both")
         config = ms_token_settings
         self.timeout = timeout or (config.CONNECT_TIMEOUT, config.READ_TIMEOUT)
         self.budget = sum(self.timeout)  # seconds for one attempt, from send to the body's end

@@ -81,7 +81,10 @@ class TokenServiceTokenSource:
             base_url=base_url,
             timeout=timeout,
             # connection errors only: no status is retried, and any method may be
-            retry=Retry(total=self.attempts - 1, status_forcelist=(), allowed_methods=None, raise_on_status=False),
+            retry=Retry(
+                total=self.attempts - 1, status_forcelist=(), allowed_methods=None,
+                raise_on_status=False, respect_retry_after_header=False,
+            ),
         )
         self.url = self.client.base_url + TOKEN_ENDPOINT_PATH
 
@@ -89,8 +92,11 @@ class TokenServiceTokenSource:
         wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
         if body:
             wanted["body_hash"] = body_hash(body)
-        response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
-        if response.status_code != 200:  # 5xx, 401 and 403 already raised ServiceCallError
+        try:
+            response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
+        except ServiceCallError as error:  # unreachable, too slow, garbage, 5xx, 401, 403
+            raise self._failed(error.reason, status=error.status) from error
+        if response.status_code != 200:
             raise self._failed(f"answered {response.status_code} {error_code(response)}", status=response.status_code)
         try:
             document = answer_json(response)
