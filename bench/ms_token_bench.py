@@ -52,15 +52,16 @@ def configure(database_url: str) -> None:
 
 def ensure_database(url: str) -> None:
     """Create the bench database if it is missing (PostgreSQL only)."""
-    from urllib.parse import urlsplit
+    import dj_database_url
+    from psycopg import sql
 
     from service_kit.testing import postgres_admin
 
-    name = urlsplit(url).path.lstrip("/")
+    name = dj_database_url.parse(url)["NAME"]
     with postgres_admin(url) as connection:
         exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def per_call(fn, n: int) -> float:

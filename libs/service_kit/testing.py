@@ -74,20 +74,18 @@ def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:
     PostgreSQL when ``<SERVICE>_DATABASE_URL`` names it (CI): a database called ``name`` on the
     same server, dropped and created anew. Otherwise a SQLite file under ``tmp_dir``.
     """
-    import dj_database_url
+    from urllib.parse import urlsplit
 
     base = os.environ.get(f"{service.upper()}_DATABASE_URL", "")
     if not base.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{tmp_dir / f'{name}.sqlite3'}"
     from psycopg import sql
 
-    config = dj_database_url.parse(base)
     with postgres_admin(base) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    user = config["USER"] or "postgres"
-    auth = f"{user}:{config['PASSWORD']}@" if config["PASSWORD"] else f"{user}@"
-    return f"postgres://{auth}{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}/{name}"
+    # The same URL with the new database's name: user, password, host and options as given.
+    return urlsplit(base)._replace(path=f"/{name}").geturl()
 
 
 class ServiceProcess:
