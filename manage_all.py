@@ -175,6 +175,17 @@ def cmd_up(argv: list[str]) -> int:
     return 0
 
 
+def drop_shared_database_url() -> None:
+    """Plain DATABASE_URL is for a project deployed alone (the contract); here it would give
+    the three services one database, so their children never see it."""
+    if os.environ.pop("DATABASE_URL", None):
+        print(
+            "manage_all: ignoring DATABASE_URL, which would put the three services in one database;"
+            " set USER_DATABASE_URL, PRODUCT_DATABASE_URL and BILLING_DATABASE_URL instead",
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help", "help"}:
         print(__doc__)
@@ -199,4 +210,5 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     _reexec_in_venv()
     os.environ.setdefault("MS_KEYS_DIR", str(REPO / ".keys"))  # wherever it is run from
+    drop_shared_database_url()
     sys.exit(main(sys.argv[1:]))

@@ -44,3 +44,21 @@ def test_a_failing_command_with_captured_output_shows_that_output(manage_all, ca
         manage_all.manage("user", "seed_demo", capture_output=True, text=True)
     out, err = capfd.readouterr()
     assert "RuntimeError: the real cause" in err
+
+
+def test_a_plain_database_url_does_not_put_the_three_services_in_one_database(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shared.sqlite3"
+    env = {name: value for name, value in os.environ.items() if not name.endswith("DATABASE_URL")}
+    env["DATABASE_URL"] = f"sqlite:///{shared}"
+    show_database = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "manage_all.py"), "product", "shell", "-c", show_database],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert str(shared) not in result.stdout and result.stdout.strip().endswith("product.sqlite3")
+    assert "ignoring DATABASE_URL" in result.stderr
