@@ -26,6 +26,7 @@ __all__ = [
     "test_djangos_own_log_line_of_an_error_answer_carries_the_request_id",
     "test_jwks_publishes_public_keys_only",
     "test_unknown_url_is_a_json_404",
+    "test_with_debug_a_browser_still_gets_djangos_page_of_url_patterns",
     "test_schema_and_offline_docs_are_served",
     "test_json_nested_too_deeply_is_a_400_not_a_500",
     "test_a_body_sent_to_a_path_without_its_final_slash_is_a_json_404",
@@ -90,10 +91,19 @@ def test_jwks_publishes_public_keys_only(api_client):
     assert all(k["kty"] == "OKP" and k["crv"] == "Ed25519" for k in keys)
 
 
-def test_unknown_url_is_a_json_404(api_client):
-    response = api_client.get("/no/such/page")
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+def test_unknown_url_is_a_json_404(api_client, settings, debug):
+    settings.DEBUG = debug  # on: the `make up` default
+    response = api_client.get("/no/such/page", HTTP_ACCEPT="application/json")
     assert response.status_code == 404
     assert response.json() == {"detail": "Not found.", "code": "not_found"}
+    assert api_client.get("/no/such/page").json()["code"] == "not_found"  # no Accept (curl: */*)
+
+
+def test_with_debug_a_browser_still_gets_djangos_page_of_url_patterns(api_client, settings):
+    settings.DEBUG = True
+    response = api_client.get("/no/such/page", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
 
 
 def test_schema_and_offline_docs_are_served(api_client):

@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 
+from django.conf import settings
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -53,20 +54,33 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class CommonMiddleware(DjangoCommonMiddleware):
-    """Django's, except for a request with a body to a path that lacks its final slash: Django
-    redirects it (the client then drops the body) or, with DEBUG, raises a RuntimeError (a 500).
-    It gets a JSON 404 naming the path to use instead; GET and HEAD are still redirected."""
+    """Django's, with two JSON 404s:
+
+    - a request with a body to a path that lacks its final slash: Django redirects it (the
+      client then drops the body) or, with DEBUG, raises a RuntimeError (a 500). It gets a JSON
+      404 naming the path to use instead; GET and HEAD are still redirected.
+    - with DEBUG (the ``make up`` default), a path that matches nothing: Django's HTML page of
+      URL patterns stays for a browser (it asks for text/html); API clients get the JSON 404
+      they get with DEBUG off.
+    """
 
     def process_response(self, request, response):
+        if response.status_code == 404 and request.method in _BODY_METHODS and self.should_redirect_with_slash(request):
+            return _not_found(f"Not found. This path ends with a slash: {request.path}/")
+        response = super().process_response(request, response)
         if (
             response.status_code == 404
-            and request.method in _BODY_METHODS
-            and self.should_redirect_with_slash(request)
+            and settings.DEBUG
+            and response.get("Content-Type", "").startswith("text/html")
+            and "text/html" not in request.headers.get("Accept", "")
         ):
-            from django.http import JsonResponse
+            return _not_found("Not found.")
+        return response
 
-            from .errors import error_body
 
-            detail = f"Not found. This path ends with a slash: {request.path}/"
-            return JsonResponse(error_body(detail, "not_found"), status=404)
-        return super().process_response(request, response)
+def _not_found(detail: str):
+    from django.http import JsonResponse
+
+    from .errors import error_body
+
+    return JsonResponse(error_body(detail, "not_found"), status=404)
