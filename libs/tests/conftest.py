@@ -4,6 +4,7 @@ import os
 import secrets
 import threading
 import time
+from contextlib import ExitStack, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -125,23 +126,44 @@ class Recorder(BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], **state):
+    """``handler`` served on 127.0.0.1 from a thread: the server has ``state`` as attributes and
+    its ``url``, and is stopped on leaving."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in state.items():
+        setattr(server, name, value)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class JWKSPeer(BaseHTTPRequestHandler):
+    """Billing's JWKS, read from ``server.keys_dir`` (None: the test keys) at every request,
+    which ``server.hits`` counts."""
+
+    def do_GET(self):
+        self.server.hits += 1
+        data = json.dumps(load_key_ring("billing", self.server.keys_dir).jwks()).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture
 def peer():
     """Start a recording peer: ``server = peer([(503, {...}), (200, {...})])``; ``server.url``."""
-    servers = []
-
-    def start(answers):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-        server.answers, server.received = answers, []
-        server.url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as servers:
+        yield lambda answers: servers.enter_context(http_server(Recorder, answers=answers, received=[]))
 
 
 def assert_refused(response, code, status=401):

@@ -1,44 +1,22 @@
 """Key rotation and the issuer's JWKS, fetched from a real HTTP server (no peer preloaded)."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from service_kit.jwks import clear_remote_key_sets, remote_key_set
 from service_kit.keys import create_key, load_key_ring
 
-from .conftest import free_port
+from .conftest import JWKSPeer, free_port, http_server
 
 pytestmark = pytest.mark.django_db
-
-
-class JWKSHandler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.hits += 1
-        data = json.dumps(load_key_ring("billing", self.server.keys_dir).jwks()).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
 def billing_jwks(tmp_path, settings):
     """Billing publishes the keys under tmp_path at a real URL; product has none cached."""
     create_key("billing", tmp_path)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JWKSHandler)
-    server.keys_dir, server.hits = tmp_path, 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.JWKS_URLS = {"billing": f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"}
-    clear_remote_key_sets()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with http_server(JWKSPeer, keys_dir=tmp_path, hits=0) as server:
+        settings.JWKS_URLS = {"billing": f"{server.url}/.well-known/jwks.json"}
+        clear_remote_key_sets()
+        yield server
 
 
 def signed_by(make_token, keys_dir, *, newest=True):

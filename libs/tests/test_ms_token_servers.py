@@ -11,14 +11,12 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from service_kit.keys import load_key_ring
 
-from .conftest import SERVICE_PATH, free_port
+from .conftest import SERVICE_PATH, JWKSPeer, free_port, http_server
 
 LIBS = Path(__file__).resolve().parents[1]
 
@@ -51,62 +49,47 @@ def test_runserver_handler_ignores_underscores_and_refuses_two_headers(live_serv
     check_header_spelling(live_server.url, make_token)
 
 
-class JWKS(BaseHTTPRequestHandler):
-    def do_GET(self):
-        data = json.dumps(load_key_ring("billing").jwks()).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def gunicorn_service(tmp_path):
     """The stand-in service under gunicorn (2 workers), fetching billing's keys from a real JWKS URL."""
-    jwks = ThreadingHTTPServer(("127.0.0.1", 0), JWKS)
-    threading.Thread(target=jwks.serve_forever, daemon=True).start()
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(LIBS),
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PRODUCT_DATABASE_URL": f"sqlite:///{tmp_path / 'product.sqlite3'}",
-        "BILLING_SERVICE_URL": f"http://127.0.0.1:{jwks.server_address[1]}",
-        "MS_REPLAY_CACHE": "",
-    }
-    subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"], cwd=LIBS, env=env, check=True)
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "tests.wsgi:application"],
-        cwd=LIBS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # poll readiness, bounded: a 200 from /healthz is the signal, not the time
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn exited before it was healthy")
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            try:
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not become healthy in 30s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        jwks.shutdown()
-        jwks.server_close()
+    with http_server(JWKSPeer, keys_dir=None, hits=0) as jwks:
+        port = free_port()
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(LIBS),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PRODUCT_DATABASE_URL": f"sqlite:///{tmp_path / 'product.sqlite3'}",
+            "BILLING_SERVICE_URL": jwks.url,
+            "MS_REPLAY_CACHE": "",
+        }
+        subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"], cwd=LIBS, env=env, check=True)
+        gunicorn = Path(sys.executable).with_name("gunicorn")
+        process = subprocess.Popen(
+            [str(gunicorn), "-w", "2", "-b", f"127.0.0.1:{port}", "tests.wsgi:application"],
+            cwd=LIBS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:  # poll readiness, bounded: a 200 from /healthz is the signal, not the time
+                if process.poll() is not None:
+                    raise RuntimeError("gunicorn exited before it was healthy")
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                try:
+                    connection.request("GET", "/healthz")
+                    if connection.getresponse().status == 200:
+                        break
+                except OSError:
+                    pass
+                finally:
+                    connection.close()
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not become healthy in 30s")
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def test_gunicorn_drops_underscores_and_refuses_two_headers(gunicorn_service, make_token):

@@ -6,9 +6,9 @@ peers are real HTTP servers on loopback (keep-alive HTTP/1.1), not ``responses``
 """
 import gzip
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -16,6 +16,8 @@ from service_kit.keys import load_key_ring
 from service_kit.ms_token.client import MAX_ANSWER_BYTES, ServiceCallError, ServiceClient
 from service_kit.ms_token.sources import TOKEN_ENDPOINT_PATH, SelfSignedTokenSource, TokenServiceTokenSource
 from service_kit.ms_token.tokens import mint
+
+from .conftest import http_server
 
 # Budget of one call: connect 0.5 s + read 0.5 s. Each trickled byte comes well within the read
 # timeout, and the whole trickle takes far longer than the budget (6 s): without a deadline on
@@ -99,20 +101,10 @@ class Peer(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow_peer():
     """``slow_peer("trickle")``: a running peer; ``.url``, ``.client_ports``, ``.document``."""
-    servers = []
-
-    def start(behaviour, document=None):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Peer)
-        server.behaviour, server.document, server.client_ports = behaviour, document or {}, []
-        server.url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as servers:
+        yield lambda behaviour, document=None: servers.enter_context(
+            http_server(Peer, behaviour=behaviour, document=document or {}, client_ports=[])
+        )
 
 
 @pytest.fixture
