@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,19 +23,19 @@ from bills import peers
 from service_kit.jwks import clear_remote_key_sets
 from service_kit.testing import (
     ServiceProcess,
-    free_port,
-    fresh_database_url,
     make_user_token,
     preload_peer_keys,
+    service_processes,
+    start_all,
+    stop_all,
     use_fresh_keys,
 )
 
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
 
-SERVICES = ("user", "product", "billing")
-# Our own database names: on PostgreSQL, fresh_database_url drops and recreates them.
-PEER_DATABASES = {service: f"h4_peer_{service}" for service in SERVICES}
+# Our own database names (h4_peer_<service>): on PostgreSQL they are dropped and recreated.
+PEER_DATABASE_PREFIX = "h4_peer"
 BILLS_URL = "/api/bills/"
 HTTP_TIMEOUT = 30
 
@@ -66,33 +64,14 @@ class Shop:
         return self.processes[service].url + path
 
 
-def _start_services(keys_dir: Path, work_dir: Path) -> dict[str, ServiceProcess]:
-    ports = {service: free_port() for service in SERVICES}
-    env = {"MS_KEYS_DIR": str(keys_dir), "LOG_LEVEL": "WARNING"}
-    env.update({f"{s.upper()}_SERVICE_URL": f"http://127.0.0.1:{port}" for s, port in ports.items()})
-    processes = {
-        service: ServiceProcess(
-            service,
-            port=ports[service],
-            database_url=fresh_database_url(service, PEER_DATABASES[service], work_dir),
-            env=env,
-            log_dir=work_dir,
-        )
-        for service in SERVICES
-    }
-    try:
-        with ThreadPoolExecutor(len(processes)) as pool:
-            list(pool.map(lambda p: p.migrate().start(), processes.values()))
-    except BaseException:
-        for process in processes.values():
-            process.stop()
-        raise
-    return processes
-
-
 @pytest.fixture(scope="session")
 def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
-    processes = _start_services(signing_keys, tmp_path_factory.mktemp("services"))
+    processes = service_processes(
+        tmp_path_factory.mktemp("services"),
+        db_prefix=PEER_DATABASE_PREFIX,
+        env={"MS_KEYS_DIR": str(signing_keys), "LOG_LEVEL": "WARNING"},
+    )
+    start_all(processes.values())
     saved_urls = settings.SERVICE_URLS
     # This process's billing calls the same peers as the billing subprocess does.
     settings.SERVICE_URLS = {**saved_urls, **{s: p.url for s, p in processes.items()}}
@@ -106,8 +85,7 @@ def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
         settings.SERVICE_URLS = saved_urls
         clear_remote_key_sets()
         peers.clear_clients()
-        for process in processes.values():
-            process.stop()
+        stop_all(processes.values())
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .keys import clear_key_cache, create_key
 
@@ -110,6 +111,7 @@ class ServiceProcess:
         self.service = service
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
+        self.database_url = database_url
         self.project_dir = REPO_DIR / f"{service}_project"
         self.server = server
         self.workers = workers
@@ -231,3 +233,80 @@ class ServiceProcess:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def service_processes(
+    work_dir: Path,
+    *,
+    db_prefix: str,
+    env: dict[str, str] | None = None,
+    log_dir: Path | None = None,
+    services: tuple[str, ...] = SERVICES,
+    **options: Any,
+) -> dict[str, ServiceProcess]:
+    """One ``ServiceProcess`` per service (not started): each on a free loopback port and a fresh
+    database named ``<db_prefix>_<service>`` (``fresh_database_url``), all knowing each other's
+    URLs. ``env`` goes to every process (``MS_KEYS_DIR`` for one shared keys directory); other
+    ``options`` go to ``ServiceProcess`` (server, workers, threads)."""
+    ports = {service: free_port() for service in services}
+    shared_env = {
+        **{f"{service.upper()}_SERVICE_URL": f"http://127.0.0.1:{port}" for service, port in ports.items()},
+        **(env or {}),
+    }
+    return {
+        service: ServiceProcess(
+            service,
+            port=ports[service],
+            database_url=fresh_database_url(service, f"{db_prefix}_{service}", work_dir),
+            env=shared_env,
+            log_dir=log_dir or work_dir,
+            **options,
+        )
+        for service in services
+    }
+
+
+def in_parallel(action, processes) -> None:
+    """``action`` on every process at once (starting and stopping are mostly waiting);
+    re-raises the first error once all are done."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def run(process):
+        try:
+            action(process)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(process,)) for process in processes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def start_all(processes) -> None:
+    """Migrate, then start, every process at once; if any fails, stop them all and re-raise."""
+    processes = list(processes)
+    try:
+        in_parallel(lambda process: process.migrate(), processes)
+        in_parallel(lambda process: process.start(), processes)
+    except BaseException:
+        stop_all(processes)
+        raise
+
+
+def stop_all(processes) -> None:
+    """Stop every process at once (each may wait out gunicorn's graceful timeout); one that will
+    not stop quietly does not keep the others running."""
+
+    def stop_quietly(process: ServiceProcess) -> None:
+        try:
+            process.stop()
+        except Exception:
+            pass
+
+    in_parallel(stop_quietly, processes)

@@ -11,12 +11,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from service_kit.keys import SigningKey, create_key, load_key_ring
-from service_kit.testing import SERVICES, ServiceProcess, free_port, fresh_database_url
+from service_kit.testing import SERVICES, ServiceProcess, free_port, service_processes, start_all, stop_all
 
 
 # service_kit.ms_token's one line per verification (libs/README.md, "Logs").
@@ -50,57 +49,38 @@ class Shop:
         self.work_dir = Path(work_dir)
         self.keys_dir = self.work_dir / "keys"
         self.log_dir = self.work_dir / "logs"
-        self.ports = {service: free_port() for service in SERVICES}
-        self.urls = {service: f"http://127.0.0.1:{port}" for service, port in self.ports.items()}
         for service in SERVICES:
             if not (self.keys_dir / service).is_dir():
                 create_key(service, self.keys_dir)
+        self.services: dict[str, ServiceProcess] = service_processes(
+            self.work_dir,
+            db_prefix=db_prefix,
+            env={"MS_KEYS_DIR": str(self.keys_dir), **(env or {})},
+            log_dir=self.log_dir,
+            server=server,
+            workers=workers,
+            threads=threads,
+        )
+        for service, module in (settings_modules or {}).items():
+            self.services[service].env["DJANGO_SETTINGS_MODULE"] = module
+        self.ports = {service: process.port for service, process in self.services.items()}
+        self.urls = {service: process.url for service, process in self.services.items()}
         self.env = {
             "MS_KEYS_DIR": str(self.keys_dir),
             **{f"{service.upper()}_SERVICE_URL": url for service, url in self.urls.items()},
             **(env or {}),
         }
-        self.database_urls = {
-            service: fresh_database_url(service, f"{db_prefix}_{service}", self.work_dir) for service in SERVICES
-        }
-        self.services: dict[str, ServiceProcess] = {}
-        for service in SERVICES:
-            service_env = dict(self.env)
-            if settings_modules and service in settings_modules:
-                service_env["DJANGO_SETTINGS_MODULE"] = settings_modules[service]
-            self.services[service] = ServiceProcess(
-                service,
-                port=self.ports[service],
-                database_url=self.database_urls[service],
-                env=service_env,
-                server=server,
-                workers=workers,
-                threads=threads,
-                log_dir=self.log_dir,
-            )
+        self.database_urls = {service: process.database_url for service, process in self.services.items()}
         self.extra: list[ServiceProcess] = []
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> "Shop":
-        try:
-            _in_parallel(lambda process: process.migrate(), self.services.values())
-            _in_parallel(lambda process: process.start(), self.services.values())
-        except BaseException:
-            self.stop()
-            raise
+        start_all(self.services.values())
         return self
 
     def stop(self) -> None:
-        """Stop every process at once (each may wait out gunicorn's graceful timeout)."""
-
-        def stop_quietly(process: ServiceProcess) -> None:
-            try:
-                process.stop()
-            except Exception:  # stopping the rest matters more than one stubborn process
-                pass
-
-        _in_parallel(stop_quietly, [*self.extra, *self.services.values()])
+        stop_all([*self.extra, *self.services.values()])
 
     def __enter__(self) -> "Shop":
         return self.start()
@@ -188,25 +168,6 @@ class Shop:
             f"--- {process.service} {process.url}\n{process.log_tail(lines)}"
             for process in [*self.services.values(), *self.extra]
         )
-
-
-def _in_parallel(action, processes) -> None:
-    """Run ``action`` on every process at once (startup is mostly waiting); re-raise the first error."""
-    errors: list[BaseException] = []
-
-    def run(process):
-        try:
-            action(process)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(process,)) for process in processes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
 
 
 def repo_dir() -> Path:
