@@ -243,16 +243,22 @@ def ensure_key(service: str, keys_dir: Path | None = None) -> SigningKey | None:
     return None
 
 
+_UNSETTLED = object()  # a stamp that equals no stamp: re-read at the next check
+
+
 class _CachedKeyRing:
     """The process's own key ring, re-read when the keys directory changes (rotation)."""
 
     check_interval = 5.0
+    # Filesystem clocks are coarse: a change in the same tick as the one we read leaves the
+    # directory's stamp as it was. A stamp is trusted once it is this old; before, we re-read.
+    settle_seconds = 2.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._ring: KeyRing | None = None
         self._service: str | None = None
-        self._stamp: float | None = None
+        self._stamp: object = None
         self._checked_at = 0.0
 
     def _dir_stamp(self, service: str) -> float | None:
@@ -271,7 +277,8 @@ class _CachedKeyRing:
             if self._ring is None or self._service != service or stamp != self._stamp:
                 self._ring = load_key_ring(service)
                 self._service = service
-                self._stamp = stamp
+                settled = stamp is None or time.time() - stamp >= self.settle_seconds
+                self._stamp = stamp if settled else _UNSETTLED
             self._checked_at = now
             return self._ring
 

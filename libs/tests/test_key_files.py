@@ -81,3 +81,18 @@ def test_the_temporary_name_is_not_a_key_file_name(tmp_path, monkeypatch):
     create_key("billing", tmp_path)
     monkeypatch.undo()
     assert len(names) == 1 and not _KEY_FILE.fullmatch(names[0])
+
+
+def test_a_key_added_in_the_same_clock_tick_as_the_last_read_is_still_picked_up(tmp_path, monkeypatch):
+    from service_kit.keys import _CachedKeyRing
+
+    monkeypatch.setenv("MS_KEYS_DIR", str(tmp_path))
+    first = create_key("billing", tmp_path)
+    cached = _CachedKeyRing()
+    cached.check_interval = 0  # check the directory at every call
+    assert cached.get("billing").signing_key.kid == first.kid
+    directory = tmp_path / "billing"
+    stamp = directory.stat()
+    second = create_key("billing", tmp_path)
+    os.utime(directory, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # as if in the same tick
+    assert [key.kid for key in cached.get("billing").keys] == [first.kid, second.kid]
