@@ -5,10 +5,9 @@ Keys live as PEM files under ``<keys dir>/<service>/<kid>.pem`` (mode 0600), cre
 ``MS_SIGNING_KEY_FILE``.
 
 Rotation is "publish, then sign": a new key is published at once but signs only after
-``ACTIVATION_SECONDS``, longer than a verifier's JWKS refetch interval (30 s) and the delays
-before our JWKS shows the key, so no verifier
-that fetched our keys just before the rotation refuses the new key's first tokens. The newest
-active key signs. A replaced key stays published for ``RETENTION_SECONDS`` after its successor
+``ACTIVATION_SECONDS``, longer than the delays before our JWKS shows the key plus a verifier's
+JWKS refetch interval (30 s), so no verifier that fetched our keys just before the rotation
+refuses the new key's first tokens. The newest active key signs. A replaced key stays published for ``RETENTION_SECONDS`` after its successor
 starts signing, so tokens it signed can still be verified until they expire.
 """
 from __future__ import annotations

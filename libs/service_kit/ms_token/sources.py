@@ -86,7 +86,10 @@ class TokenServiceTokenSource:
                 raise_on_status=False, respect_retry_after_header=False,
             ),
         )
-        self.url = self.client.base_url + TOKEN_ENDPOINT_PATH
+
+    @property
+    def url(self) -> str:
+        return self.client.base_url + TOKEN_ENDPOINT_PATH
 
     def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
         wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
