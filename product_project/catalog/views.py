@@ -11,7 +11,7 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 
-from service_kit.ms_token.permissions import HasServiceScope
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
 from service_kit.permissions import IsEndUser, IsStaffUser
 
 from . import selectors, services

@@ -6,8 +6,8 @@ from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken
-from service_kit.ms_token.authentication import MSTokenAuthentication
-from service_kit.ms_token.permissions import HasServiceScope
+from ms_token.contrib.rest_framework import MSTokenAuthentication
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
 from service_kit.serializers import ErrorSerializer
 
 from . import services

@@ -7,10 +7,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from service_kit.middleware import current_request_id
 from service_kit.parsers import JSONParser
-from service_kit.ms_token.authentication import MSTokenAuthentication
-from service_kit.ms_token.exceptions import TokenInvalid
-from service_kit.ms_token.permissions import HasServiceScope
-from service_kit.ms_token.sources import ASSERTION_SCOPE
+from ms_token.contrib.rest_framework import MSTokenAuthentication
+from ms_token.contrib.rest_framework.exceptions import TokenInvalid
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
+from ms_token.sources import ASSERTION_SCOPE
 from service_kit.serializers import ErrorSerializer
 
 from . import services
