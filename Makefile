@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test demo bench load keys clean
+.PHONY: install up test matrix demo bench load keys clean
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ up: install
 
 test: install
 	$(PY) scripts/run_tests.py $(SUITES)
+
+# The X-MS-TOKEN library on every supported Python, Django and DRF, from its wheel (noxfile.py).
+matrix: install
+	$(VENV)/bin/nox --noxfile noxfile.py
 
 demo: install
 	$(PY) scripts/demo.py

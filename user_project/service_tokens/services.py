@@ -9,14 +9,16 @@ from datetime import datetime, timezone
 from ms_token.settings import ms_token_settings
 from ms_token.sources import ASSERTION_SCOPE
 from ms_token.tokens import b64url_encode, sign_claims
+from service_kit.errors import DomainError
 
 from .models import IssuedServiceToken
 from .selectors import service_caller_grant
 
 
-class IssuanceRefused(Exception):
+class IssuanceRefused(DomainError):
     """No token for this request; ``code`` says why (the API's error code)."""
 
+    status = 403
     code = "issuance_refused"
 
 

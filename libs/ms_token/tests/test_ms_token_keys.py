@@ -64,3 +64,18 @@ def test_issuer_keys_unreachable_means_503(call, make_token, settings):
     response = call(make_token())
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
+
+
+def test_the_keys_command_creates_a_key_once_then_rotates(settings, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "KEYS_DIR": tmp_path}
+    out = StringIO()
+    call_command("ms_token_keys", stdout=out)
+    call_command("ms_token_keys", stdout=out)
+    assert len(load_key_ring("product", tmp_path).keys) == 1
+    call_command("ms_token_keys", "--rotate", stdout=out)
+    assert len(load_key_ring("product", tmp_path).keys) == 2
+    assert "created signing key" in out.getvalue() and "new key" in out.getvalue()

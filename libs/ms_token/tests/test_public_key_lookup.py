@@ -6,7 +6,7 @@ import time
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ms_token.jwks import KeySetUnavailable, UnknownKeyError, clear_remote_key_sets, public_key
-from ms_token.keys import clear_key_cache, load_key_ring
+from ms_token.keys import load_key_ring
 from ms_token.exceptions import VerificationUnavailable
 from ms_token.tokens import b64url_encode
 from ms_token.verification import verify

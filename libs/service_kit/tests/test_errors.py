@@ -65,3 +65,34 @@ def test_the_shared_json_parser_reads_money_exactly_and_survives_deep_nesting():
     for body in (b"[" * 100_000, b'{"price": NaN}', b"{not json"):
         with pytest.raises(ParseError):
             JSONParser().parse(io.BytesIO(body))
+
+
+def test_a_domain_error_is_answered_in_the_one_shape_with_its_status():
+    from service_kit.errors import DomainError
+
+    class KeyInUse(DomainError):
+        status, code, detail = 409, "key_in_use", "Still running."
+
+    class NameTaken(DomainError):
+        code, detail, field = "unique", "Taken.", "username"
+
+    class TokenRefused(DomainError):
+        status, code, www_authenticate = 401, "token_not_valid", 'Bearer realm="api"'
+
+    conflict = exception_handler(KeyInUse(), {})
+    assert conflict.status_code == 409 and conflict.data == {"detail": "Still running.", "code": "key_in_use"}
+    taken = exception_handler(NameTaken(), {})
+    assert taken.status_code == 400
+    assert taken.data["detail"] == "username: Taken." and taken.data["code"] == "unique"
+    assert taken.data["errors"] == {"username": ["Taken."]}
+    refused = exception_handler(TokenRefused("Token is blacklisted"), {})
+    assert refused.status_code == 401 and refused.data["detail"] == "Token is blacklisted"
+    assert refused["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_a_django_validation_error_from_a_model_or_service_is_a_400_naming_the_field():
+    from django.core.exceptions import ValidationError
+
+    response = exception_handler(ValidationError({"sku": ValidationError("Taken.", code="unique")}), {})
+    assert response.status_code == 400
+    assert response.data["code"] == "unique" and response.data["detail"] == "sku: Taken."

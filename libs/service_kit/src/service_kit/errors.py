@@ -3,6 +3,10 @@
 DRF's own exceptions already carry a message and a code; this handler flattens them into that
 shape. Validation errors keep the field-by-field detail under ``errors`` and name the first bad
 field in ``detail``, so a client can show one line and a form can show them all.
+
+A service's own rules refuse with a ``DomainError`` (raised in ``services.py``, free of HTTP):
+the handler is the one place that answers them, as it answers a Django ``ValidationError`` from
+a model or a service.
 """
 from __future__ import annotations
 
@@ -10,15 +14,50 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from ms_token.contrib.rest_framework.exceptions import ServiceUnavailable
 from ms_token.contrib.rest_framework.handlers import as_api_exception, www_authenticate
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-__all__ = ["ServiceUnavailable", "error_body", "exception_handler"]
+__all__ = ["DomainError", "ServiceUnavailable", "error_body", "exception_handler"]
 
 logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A rule of the service's own domain refuses the request.
+
+    Subclasses set ``status`` (400 by default), ``code`` and a default ``detail``; ``field``
+    names the input at fault, or ``errors`` gives DRF's field-by-field structure when several
+    are. ``exception_handler`` answers it in the one error shape; nothing else translates it.
+    """
+
+    status: int = 400
+    code: str = "invalid"
+    detail: str = "The request cannot be processed."
+    field: str | None = None
+    # For a 401: the challenge the answer carries (RFC 9110 requires one).
+    www_authenticate: str | None = None
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, errors: Any = None) -> None:
+        self.detail = detail or self.detail
+        self.code = code or self.code
+        self.errors = errors
+        super().__init__(self.detail)
+
+    def as_api_exception(self) -> exceptions.APIException:
+        errors = self.errors
+        if errors is None and self.field is not None:
+            errors = {self.field: [exceptions.ErrorDetail(self.detail, code=self.code)]}
+        if errors is not None:
+            translated: exceptions.APIException = exceptions.ValidationError(errors)
+        else:
+            translated = exceptions.APIException(self.detail, code=self.code)
+        translated.status_code = self.status
+        translated.www_authenticate = self.www_authenticate  # type: ignore[attr-defined]
+        return translated
 
 
 def _first_error(detail: Any, path: str = "") -> tuple[str, str, str]:
@@ -53,7 +92,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     # A peer failed us (ServiceCallError): our caller gets a 503 naming the peer, not a 500.
     exc = as_api_exception(exc)
-    if isinstance(exc, Http404):
+    if isinstance(exc, DomainError):
+        exc = exc.as_api_exception()
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

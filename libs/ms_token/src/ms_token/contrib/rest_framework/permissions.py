@@ -1,11 +1,13 @@
 """What a service caller may do: the callee's view names the scopes it needs."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # rest_framework.views imports the authentication classes, and so this module
+    from rest_framework.views import APIView
 
 from ...principal import ServicePrincipal
 from .exceptions import InsufficientScope
