@@ -14,7 +14,7 @@ from django.conf import settings as django_settings
 from ms_token.jwks import clear_remote_key_sets
 from ms_token.keys import load_key_ring
 from ms_token.settings import reload_settings
-from ms_token.testing import create_keys, free_port, trust_keys  # noqa: F401 (free_port: imported from here by tests)
+from ms_token.testing import create_keys, free_port, send_json, trust_keys  # noqa: F401 (free_port: imported from here by tests)
 
 SERVICE_PATH = "/api/service-only/"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -130,12 +130,7 @@ class Recorder(BaseHTTPRequestHandler):
             {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": self.rfile.read(length)}
         )
         status, body = self.server.answers[min(len(self.server.received), len(self.server.answers)) - 1]
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
@@ -165,12 +160,7 @@ class JWKSPeer(BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.server.hits += 1
-        data = json.dumps(load_key_ring("billing", self.server.keys_dir).jwks()).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, 200, load_key_ring("billing", self.server.keys_dir).jwks())
 
     def log_message(self, *args):
         pass

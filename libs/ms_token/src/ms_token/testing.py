@@ -25,7 +25,7 @@ from .jwks import JWKS_PATH, remote_key_set
 from .keys import KeyRing, SigningKey, create_key
 from .tokens import mint
 
-__all__ = ["FakePeer", "PeerRequest", "create_keys", "free_port", "mint_as", "trust_keys"]
+__all__ = ["FakePeer", "PeerRequest", "create_keys", "free_port", "mint_as", "send_json", "trust_keys"]
 
 
 def free_port() -> int:
@@ -62,6 +62,16 @@ def mint_as(
 ) -> str:
     """A token exactly as ``issuer`` would send it, signed with ``key``."""
     return mint(audience, scope, method, path, body, issuer=issuer, key=key, ttl=ttl)
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, document: Any) -> None:
+    """Answer the request ``handler`` serves with ``document`` as JSON."""
+    data = json.dumps(document).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 @dataclass(frozen=True)
@@ -126,12 +136,7 @@ class FakePeer:
                     request = PeerRequest(self.command, self.path, dict(self.headers), body)
                     peer.received.append(request)
                     status, document = peer.handler(request)
-                data = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, document)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
