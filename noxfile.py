@@ -40,7 +40,7 @@ MATRIX = [
 ]
 # What the suite itself needs, beyond the library and its extras.
 TEST_REQUIREMENTS = ["pytest==9.2.0", "pytest-django==4.14.0", "responses==0.26.3", "dj-database-url==3.1.2",
-                     "gunicorn==27.0.1"]
+                     "gunicorn==27.0.1", "opentelemetry-sdk==1.45.1"]
 
 
 @nox.session
@@ -50,7 +50,7 @@ def ms_token(session: nox.Session, django: str, drf: str) -> None:
     session.run("python", "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(LIBRARY))
     (wheel,) = dist.glob("django_ms_token-*.whl")
     session.install(
-        f"{wheel}[drf,redis,postgres]", f"Django~={django}.0", f"djangorestframework~={drf}.0",
+        f"{wheel}[drf,redis,postgres,prometheus]", f"Django~={django}.0", f"djangorestframework~={drf}.0",
         *TEST_REQUIREMENTS,
     )
     # The wheel just built, even where a reused environment holds one of the same version.

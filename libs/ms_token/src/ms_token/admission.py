@@ -12,6 +12,7 @@ import logging
 import re
 
 from . import exceptions as exc
+from .observability import observed_admission, observed_claim, verification
 from .replay import ReplayStore, get_replay_store
 from .verification import VerifiedToken, rejection, verify
 
@@ -40,6 +41,7 @@ def log_verification(issuer: object, jti: object, outcome: str, code: str, calle
         fields,
         extra={"ms_token": fields},
     )
+    verification(outcome, code, issuer if caller is None else caller)
 
 
 def log_refusal(error: exc.TokenRejected) -> None:
@@ -56,6 +58,7 @@ def _log_unavailable(error: exc.VerificationUnavailable, verified: VerifiedToken
         log_verification(verified.issuer, verified.jti, "unavailable", "service_unavailable", verified.caller)
 
 
+@observed_admission
 def admit(
     token: str, *, method: str, path: str, body: bytes, store: ReplayStore | None = None
 ) -> VerifiedToken:
@@ -71,7 +74,7 @@ def admit(
         _log_unavailable(error, None)
         raise
     try:
-        fresh = (store or get_replay_store()).claim(f"{verified.issuer}:{verified.jti}", verified.expires_at)
+        fresh = observed_claim(store or get_replay_store(), f"{verified.issuer}:{verified.jti}", verified.expires_at)
     except exc.VerificationUnavailable as error:
         _log_unavailable(error, verified)
         raise

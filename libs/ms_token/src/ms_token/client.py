@@ -36,6 +36,7 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry
 
 from .exceptions import ServiceCallError
+from .observability import observed_call
 from .settings import ms_token_settings
 from .transport import AnswerTooLarge, AnswerTooSlow, error_code, peer_headers, peer_session, read_answer
 
@@ -110,6 +111,7 @@ class ServiceClient:
     def session(self) -> requests.Session:
         return peer_session(self._local)
 
+    @observed_call
     def request(self, method: str, path: str, *, scope: str, params: Params = None, json: Any = None) -> requests.Response:
         method = method.upper()
         url = self.base_url + path

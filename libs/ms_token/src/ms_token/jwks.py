@@ -18,6 +18,7 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point
 from urllib3.exceptions import HTTPError as TransportError
 
 from .keys import KID_PATTERN, KeyConfigurationError, own_key_ring
+from .observability import observed_jwks_fetch
 from .settings import ms_token_settings, on_reload
 from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, peer_headers, peer_session, read_answer
 
@@ -130,6 +131,7 @@ class RemoteKeySet:
             self._keys = dict(keys)
             self._fetched_at = time.monotonic()
 
+    @observed_jwks_fetch
     def _fetch(self) -> dict[str, Ed25519PublicKey]:
         # The peer is as untrusted as any: the same HTTP side as every call to a peer (no proxy or
         # netrc from the environment, no cookies), a whole-answer deadline and a size cap, and a

@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     # A callable (or its dotted path) returning headers to send with every call to a peer
     # (a request id, say); None: none.
     "PEER_HEADERS": None,
+    # What records the library's metrics (observability.Metrics): an object, a class or its
+    # dotted path ("ms_token.contrib.prometheus.PrometheusMetrics"); None: nothing.
+    "METRICS": None,
 }
 
 
@@ -131,6 +134,7 @@ def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
             f"MS_TOKEN['TOKEN_SOURCE']={values['TOKEN_SOURCE']!r} is not one of {sorted(values['TOKEN_SOURCES'])}"
         )
     values["PEER_HEADERS"] = _callable(values["PEER_HEADERS"])
+    values["METRICS"] = _metrics(values["METRICS"])
     return values
 
 
@@ -155,6 +159,16 @@ def _callable(value: Any) -> Callable[[], Mapping[str, str]] | None:
         hook: Callable[[], Mapping[str, str]] = import_string(value)
         return hook
     raise ImproperlyConfigured("MS_TOKEN['PEER_HEADERS'] must be a callable or its dotted path")
+
+
+def _metrics(value: Any) -> Any:
+    if value is None:
+        from .observability import NoMetrics
+
+        return NoMetrics()
+    if isinstance(value, str):
+        value = import_string(value)
+    return value() if isinstance(value, type) else value
 
 
 ms_token_settings = MSTokenSettings()

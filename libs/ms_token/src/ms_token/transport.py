@@ -12,6 +12,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
+from opentelemetry import propagate
 
 from .settings import ms_token_settings
 
@@ -40,9 +41,11 @@ def peer_session(local: threading.local) -> requests.Session:
 
 
 def peer_headers(**extra: str) -> dict[str, str]:
-    """Headers of every call to a peer: JSON wanted, and what ``MS_TOKEN["PEER_HEADERS"]``
-    adds (the id of the request being served, say)."""
+    """Headers of every call to a peer: JSON wanted, the current trace context (W3C
+    ``traceparent``; nothing when there is none), and what ``MS_TOKEN["PEER_HEADERS"]`` adds
+    (the id of the request being served, say)."""
     headers = {"Accept": "application/json", **extra}
+    propagate.inject(headers)
     hook = ms_token_settings.PEER_HEADERS
     if hook is not None:
         headers.update(hook())
