@@ -16,6 +16,7 @@ EXTRAS_BY_PATH = {
     "ms_token": {
         "contrib/rest_framework/schema.py": {"drf", "spectacular"},
         "contrib/rest_framework/": {"drf"},
+        "contrib/prometheus.py": {"prometheus"},
         "fixtures.py": {"testing"},
     },
     "service_kit": {"contract_tests.py": {"testing"}, "testing.py": {"testing"}},

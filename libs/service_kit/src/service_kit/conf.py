@@ -6,6 +6,7 @@ so the three projects agree on errors, logging, authentication and database hand
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .logs import LOG_FORMATS, PLAIN_FORMAT
+
 SERVICE_NAMES = ("user", "product", "billing")
 
 DEFAULT_SERVICE_URLS = {
@@ -22,6 +25,11 @@ DEFAULT_SERVICE_URLS = {
     "product": "http://127.0.0.1:8002",
     "billing": "http://127.0.0.1:8003",
 }
+
+# Who may read /metrics by default: a Prometheus (or an agent) on the service's own host.
+DEFAULT_METRICS_ALLOWED_CIDRS = ["127.0.0.0/8", "::1/128"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -44,6 +52,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def env_networks(name: str, default: list[str]) -> list[Network]:
+    """Comma-separated networks (``10.0.0.0/8,192.0.2.7``); a bad one stops the service at startup."""
+    try:
+        return [ipaddress.ip_network(cidr, strict=False) for cidr in env_list(name, default)]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
 
 
 def service_url(service: str) -> str:
@@ -132,6 +155,7 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
         "TOKEN_SOURCE": os.environ.get("MS_TOKEN_SOURCE") or "self",
         "TOKEN_SERVICE_ISSUER": "user",
         "PEER_HEADERS": "service_kit.middleware.request_id_headers",
+        "METRICS": "ms_token.contrib.prometheus.PrometheusMetrics",
     }
 
 
@@ -141,6 +165,8 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         raise ImproperlyConfigured(f"unknown service {service!r}")
     repo_dir = base_dir.parent
     debug = env_bool("DJANGO_DEBUG", True)
+    log_level = os.environ.get("LOG_LEVEL", "INFO")
+    log_format = env_choice("LOG_FORMAT", LOG_FORMATS, "plain")
     service_urls = {name: service_url(name) for name in SERVICE_NAMES}
     return {
         "BASE_DIR": base_dir,
@@ -165,7 +191,10 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "ms_token",
         ],
         "MIDDLEWARE": [
+            # Request counts and latency by view (GET /metrics), around everything else.
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "service_kit.middleware.RequestIDMiddleware",
+            "service_kit.tracing.TraceContextMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,7 +203,10 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "service_kit.metrics.PrometheusAfterMiddleware",
         ],
+        # Who may read GET /metrics (loopback unless METRICS_ALLOWED_CIDRS says otherwise).
+        "METRICS_ALLOWED_NETWORKS": env_networks("METRICS_ALLOWED_CIDRS", DEFAULT_METRICS_ALLOWED_CIDRS),
         "TEMPLATES": [
             {
                 "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -265,23 +297,35 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         # The X-MS-TOKEN library (ms_token): who we are, where our peers are, our keys, the
         # replay store, the token source. Each project adds whom it trusts (TRUSTED_ISSUERS).
         "MS_TOKEN": ms_token_settings(service, service_urls, repo_dir=repo_dir),
+        "LOG_FORMAT": log_format,
         "LOGGING": {
             "version": 1,
             "disable_existing_loggers": False,
-            "filters": {"request_id": {"()": "service_kit.middleware.RequestIDLogFilter"}},
+            "filters": {
+                "request_id": {"()": "service_kit.middleware.RequestIDLogFilter"},
+                "trace_context": {"()": "service_kit.tracing.TraceContextLogFilter"},
+            },
             "formatters": {
-                "plain": {
-                    "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s] %(message)s"
-                }
+                "plain": {"format": PLAIN_FORMAT},
+                # LOG_FORMAT=json: one JSON object per line (service_kit.logs).
+                "json": {"()": "service_kit.logs.JSONFormatter"},
             },
             "handlers": {
                 "console": {
                     "class": "logging.StreamHandler",
-                    "filters": ["request_id"],
-                    "formatter": "plain",
+                    "filters": ["request_id", "trace_context"] if log_format == "json" else ["request_id"],
+                    "formatter": log_format,
                 }
             },
-            "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-            "loggers": {"django.db.backends": {"level": "WARNING"}},
+            "root": {"handlers": ["console"], "level": log_level},
+            "loggers": {
+                # Django's default config gives "django" a console handler of its own (debug
+                # only) besides propagating to ours: every line twice, and not all as JSON.
+                "django": {"handlers": [], "level": log_level},
+                "django.db.backends": {"level": "WARNING"},
+                # runserver's request lines: JSON too, when lines are JSON.
+                **({"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}}
+                   if log_format == "json" else {}),
+            },
         },
     }

@@ -1,4 +1,5 @@
-"""URL patterns every service serves: health, readiness, JWKS, schema, docs, browsable-API login."""
+"""URL patterns every service serves: health, readiness, metrics, JWKS, schema, docs,
+browsable-API login."""
 from __future__ import annotations
 
 from django.urls import include, path, register_converter
@@ -7,6 +8,7 @@ from ms_token.views import published_keys
 
 from .decorators import plain_get_view
 from .health import healthz, readyz
+from .metrics import metrics
 
 # Error handlers for a project's ROOT_URLCONF: `from service_kit.urls import handler404, ...`.
 handler400 = "service_kit.errors.bad_request"
@@ -40,6 +42,7 @@ def common_urlpatterns() -> list:
     return [
         path("healthz", healthz, name="healthz"),
         path("readyz", readyz, name="readyz"),
+        path("metrics", metrics, name="metrics"),
         path(".well-known/jwks.json", plain_get_view(published_keys), name="jwks"),
         path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
         path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
