@@ -8,6 +8,7 @@ Everything started here is stopped by :meth:`Shop.stop`, whatever happened.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -127,15 +128,24 @@ class Shop:
 
     def verifications(self, service: str, *, request_id: str) -> list[Verification]:
         """The X-MS-TOKEN verifications that ``service`` (all its processes) logged while serving
-        the request ``request_id``, in log order: what it saw, observed from outside its code."""
+        the request ``request_id``, in log order: what it saw, observed from outside its code.
+        Plain lines and ``LOG_FORMAT=json`` lines alike."""
         found = []
-        for process in [*self.services.values(), *self.extra]:
-            if process.service != service or not process.log_path.exists():
-                continue
-            for line in process.log_path.read_text(errors="replace").splitlines():
-                if f"[rid={request_id}]" in line and (match := _VERIFICATION.search(line)):
-                    found.append(Verification(**match.groupdict()))
+        for line in self.log_lines(service):
+            if isinstance(line, dict):
+                if line.get("request_id") == request_id and line.get("logger") == "ms_token" and "outcome" in line:
+                    found.append(Verification(*(line[key] for key in ("issuer", "outcome", "code", "caller"))))
+            elif f"[rid={request_id}]" in line and (match := _VERIFICATION.search(line)):
+                found.append(Verification(**match.groupdict()))
         return found
+
+    def log_lines(self, service: str) -> list[str | dict]:
+        """Every line the processes of ``service`` wrote, in order; a JSON object line parsed."""
+        lines: list[str | dict] = []
+        for process in [*self.services.values(), *self.extra]:
+            if process.service == service and process.log_path.exists():
+                lines.extend(_parsed(line) for line in process.log_path.read_text(errors="replace").splitlines())
+        return lines
 
     def signing_key(self, service: str) -> SigningKey:
         """The key ``service`` signs with: what an attacker who stole it would have."""
@@ -169,6 +179,17 @@ class Shop:
             f"--- {process.service} {process.url}\n{process.log_tail(lines)}"
             for process in [*self.services.values(), *self.extra]
         )
+
+
+def _parsed(line: str) -> str | dict:
+    if line.startswith("{"):
+        try:
+            document = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(document, dict):
+            return document
+    return line
 
 
 def python_path_with(*paths: Path) -> str:
