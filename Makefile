@@ -31,9 +31,10 @@ demo: install
 	$(PY) scripts/demo.py
 
 # What the security costs: the token library's micro-benchmark, then billing -> product over
-# HTTP under gunicorn on PostgreSQL for four ways of authenticating (one run, ratios to none).
+# HTTP under gunicorn on PostgreSQL for four ways of authenticating (one run, ratios to none), with
+# traces exported too; the results as Markdown and as a picture.
 bench: install
-	$(PY) bench/bench.py --write docs/bench.md
+	$(PY) bench/bench.py --write docs/bench.md --picture docs/bench.svg
 
 # A bounded load run (not part of CI): bills through billing -> product, then a consistency check.
 load: install

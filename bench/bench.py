@@ -3,7 +3,7 @@
 
 Starts user, product and billing under gunicorn (2 workers x 4 threads, keep-alive) on
 PostgreSQL (databases bench_user, bench_product, bench_billing on BENCH_PG_URL's server, created
-and dropped here), with bench-only endpoints mounted by settings overlays (bench/shopbench,
+and dropped here; BENCH_DB_PREFIX names them otherwise, for runs side by side on one server), with bench-only endpoints mounted by settings overlays (bench/shopbench,
 bench/bench_*_settings.py): product serves one small catalogue read behind four kinds of
 authentication, billing makes one call to it per request and times the call itself.
 
@@ -17,7 +17,13 @@ authentication, billing makes one call to it per request and times the call itse
     xms-redis  the same with the Redis replay store (MS_REPLAY_CACHE=redis://...)
 
 Every mode goes through billing's ServiceClient, so the figures differ by authentication alone.
-The summary line is for "xms" (the default store); the Redis store's ratios follow it.
+The summary line is for "xms" (the default store); the Redis store's ratios follow it. Every
+service records its metrics (GET /metrics) in every mode, as deployed.
+
+none+traces and xms+traces: none and xms through a second billing and product (replicas on the
+same databases and keys) that export every span (OTEL_TRACES_EXPORTER=otlp, OpenTelemetry's
+default batching) to an OTLP receiver on loopback in this process, which decodes and counts them.
+Their ratios are to none+traces: what X-MS-TOKEN costs when traces are exported too.
 
 product's bench views refuse a token of the other source (403), so each mode measures the
 source it names.
@@ -29,6 +35,7 @@ Redis) spends per call, which says where a mode's throughput goes (bench/cpu_met
 micro costs of minting and verifying one token (bench/ms_token_bench.py).
 Ends with one line for scripts:
     bench: xms_throughput_ratio_conc8=<x> xms_p50_ratio_seq=<y> xms_vs_fetch_throughput=<z>
+and writes the results as Markdown (--write) and as a picture (--picture, bench/bench_plot.py).
 """
 from __future__ import annotations
 
@@ -47,15 +54,21 @@ from pathlib import Path
 
 import requests
 
+from bench_plot import draw
 from cpu_meter import CpuMeter, cpu_model
+from shopdev.otlp import OTLPReceiver
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 
 MODES = ("none", "static", "fetched", "xms", "xms-redis")
+# Measured again through a billing and a product that export their spans: "<mode>+traces".
+TRACED = ("none", "xms")
+TRACES = "+traces"
 CONCURRENCY = (1, 8)
 SERVICES = ("user", "product", "billing")
-MICRO_DATABASE = "bench_ms_token"
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "bench")
+MICRO_DATABASE = f"{DB_PREFIX}_ms_token"
 TARGETS = {"xms_throughput_ratio_conc8": (">=", 0.85), "xms_p50_ratio_seq": ("<=", 1.35), "xms_vs_fetch_throughput": (">=", 2.0)}
 
 
@@ -66,9 +79,9 @@ def machine() -> str:
 # --- databases ---------------------------------------------------------------------------------
 
 def use_bench_databases(server_url: str) -> None:
-    """Point fresh_database_url at PostgreSQL: it drops and creates bench_<service> there."""
+    """Point fresh_database_url at PostgreSQL: it drops and creates <DB_PREFIX>_<service> there."""
     for service in SERVICES:
-        os.environ[f"{service.upper()}_DATABASE_URL"] = f"{server_url.rstrip('/')}/bench_{service}"
+        os.environ[f"{service.upper()}_DATABASE_URL"] = f"{server_url.rstrip('/')}/{DB_PREFIX}_{service}"
 
 
 def drop_bench_databases(server_url: str, names: list[str] | None = None) -> None:
@@ -77,7 +90,7 @@ def drop_bench_databases(server_url: str, names: list[str] | None = None) -> Non
     from shopdev.processes import postgres_admin
 
     with postgres_admin(server_url) as admin:
-        for name in names or [f"bench_{service}" for service in SERVICES]:
+        for name in names or [f"{DB_PREFIX}_{service}" for service in SERVICES]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
@@ -206,12 +219,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="each mode x concurrency this many times, interleaved")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"))
     parser.add_argument("--write", type=Path, help="also write the results as Markdown to this file")
+    parser.add_argument("--picture", type=Path, help="also draw throughput and latency to this SVG (or PNG) file")
     args = parser.parse_args(argv)
 
     use_bench_databases(args.pg)
     load_before = load_average()
     if os.getloadavg()[0] > 1.0:
         print(f"WARNING: the machine is busy (load average {load_before}): ratios will be noisy", flush=True)
+    spans = OTLPReceiver(keep=False).start()
     with tempfile.TemporaryDirectory(prefix="shop-bench-") as tmp:
         shop = bench_shop(Path(tmp))
         try:
@@ -219,15 +234,22 @@ def main(argv: list[str]) -> int:
             print("starting user, product, billing under gunicorn (2 workers x 4 threads) on PostgreSQL ...", flush=True)
             start_bench_shop(shop)
             billing = shop.url("billing")
-            modes = available_modes(billing)
-            warm(billing, modes)
+            targets = {mode: (billing, mode) for mode in available_modes(billing)}
             meter = CpuMeter({service: shop.services[service].process.pid for service in SERVICES})
+            print("starting a billing and a product that export their spans ...", flush=True)
+            traced_billing, traced_meter = start_traced_pair(shop, spans)
+            targets.update({mode + TRACES: (traced_billing, mode) for mode in available_modes(traced_billing, TRACED)})
+            meters = {mode: traced_meter if mode.endswith(TRACES) else meter for mode in targets}
+            modes = list(targets)
+            for url, mode in targets.values():
+                warm(url, [mode])
             results: dict[tuple[str, int], list[Segment]] = {}
             for round_number in range(args.rounds):
                 order = modes[round_number % len(modes):] + modes[: round_number % len(modes)]
                 for concurrency in CONCURRENCY:
                     for mode in order:
-                        segment = Segment(billing, mode, concurrency, args.seconds, meter).run()
+                        url, served_as = targets[mode]
+                        segment = Segment(url, served_as, concurrency, args.seconds, meters[mode]).run()
                         if segment.failures:
                             print(f"FAILED calls in {mode} x{concurrency}: {segment.failures[:3]}", file=sys.stderr)
                             return 1
@@ -235,6 +257,7 @@ def main(argv: list[str]) -> int:
                 print(f"  round {round_number + 1}/{args.rounds} done", flush=True)
         finally:
             shop.stop()
+            spans.stop()
             drop_bench_databases(args.pg)
 
     load_after = load_average()
@@ -242,7 +265,8 @@ def main(argv: list[str]) -> int:
         micro_lines, micro = micro_costs(rounds=3, n=2000, server_url=args.pg)
     finally:
         drop_bench_databases(args.pg, [MICRO_DATABASE])
-    return report(results, modes, micro_lines, micro, args, load=f"{load_before} before, {load_after} after the HTTP runs")
+    return report(results, modes, micro_lines, micro, args, load=f"{load_before} before, {load_after} after the HTTP runs",
+                  spans=spans.count)
 
 
 def bench_shop(work_dir: Path):
@@ -251,7 +275,7 @@ def bench_shop(work_dir: Path):
 
     return Shop(
         work_dir,
-        db_prefix="bench",
+        db_prefix=DB_PREFIX,
         workers=2,
         threads=4,
         env={
@@ -267,6 +291,17 @@ def start_bench_shop(shop) -> None:
     shop.start()
     shop.manage("product", "seed_demo")
     prepare_token_service(shop)
+
+
+def start_traced_pair(shop, receiver: OTLPReceiver) -> tuple[str, CpuMeter]:
+    """A product and a billing calling it, both exporting every span to ``receiver`` with
+    OpenTelemetry's default batching: billing's URL, and a meter of their processes."""
+    env = {**receiver.env}
+    env.pop("OTEL_BSP_SCHEDULE_DELAY")  # the default, as deployed
+    product = shop.replica("product", env=env, workers=2)
+    billing = shop.replica("billing", env={**env, "PRODUCT_SERVICE_URL": product.url}, workers=2)
+    user = shop.services["user"].process.pid
+    return billing.url, CpuMeter({"billing": billing.process.pid, "product": product.process.pid, "user": user})
 
 
 def warm(billing_url: str, modes: list[str]) -> None:
@@ -304,7 +339,7 @@ def cpu_table(results, modes, concurrency: int = max(CONCURRENCY)) -> list[str]:
     lines = [
         "",
         f"CPU per call with {concurrency} callers, µs, by part of the system (bench/cpu_meter.py; median over rounds;"
-        " callers = this load generator):",
+        f" callers = this load generator, and for the {TRACES} modes the OTLP receiver too):",
         "",
         "| auth | " + " | ".join(CPU_PARTS) + " | total | CPUs busy | stolen |",
         "|---|" + "---:|" * (len(CPU_PARTS) + 3),
@@ -313,18 +348,23 @@ def cpu_table(results, modes, concurrency: int = max(CONCURRENCY)) -> list[str]:
         lines.append(
             f"| {mode} | " + " | ".join(f"{round(row[part])}" for part in CPU_PARTS) + f" | {round(row['total'])} | {row['busy %']:.0f} % | {row['steal %']:.0f} % |"
         )
-    if "none" in rows:
-        for mode in ("xms", "xms-redis"):
-            if mode in rows:
-                lines.append(
-                    f"| {mode} - none | "
-                    + " | ".join(f"{round(rows[mode][part] - rows['none'][part]):+d}" for part in CPU_PARTS)
-                    + f" | {round(rows[mode]['total'] - rows['none']['total']):+d} | | |"
-                )
+    for mode in ("xms", "xms-redis", "xms" + TRACES):
+        base = base_of(mode)
+        if mode in rows and base in rows:
+            lines.append(
+                f"| {mode} - {base} | "
+                + " | ".join(f"{round(rows[mode][part] - rows[base][part]):+d}" for part in CPU_PARTS)
+                + f" | {round(rows[mode]['total'] - rows[base]['total']):+d} | | |"
+            )
     return lines
 
 
-def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
+def base_of(mode: str) -> str:
+    """What a mode's ratios are to: "none", or "none+traces" for a mode with traces exported."""
+    return "none" + TRACES if mode.endswith(TRACES) else "none"
+
+
+def report(results, modes, micro_lines, micro, args, *, load: str, spans: int) -> int:
     rows = {}
     for (mode, concurrency), segments in results.items():
         samples = [us for s in segments for us in s.call_us]
@@ -352,7 +392,8 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
         f"setup: gunicorn 2 workers x 4 threads per service, PostgreSQL, {args.rounds} rounds x {args.seconds:.0f} s per cell, modes interleaved",
         f"load average (1/5/15 min): {load}",
         "",
-        "ratios: the median over rounds of each round's ratio to that round's own segment of the base",
+        "ratios: the median over rounds of each round's ratio to that round's own segment of the base"
+        f" (none; none{TRACES} for the modes with traces exported)",
         "",
         "| auth | callers | p50 ms | p99 ms | calls/s | p50 / none | calls/s / none | calls |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -362,7 +403,7 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
             row = rows[(mode, concurrency)]
             lines.append(
                 f"| {mode} | {concurrency} | {row['p50']:.2f} | {row['p99']:.2f} | {row['rps']:.0f} | "
-                f"{paired(mode, 'none', concurrency, 'p50'):.2f} | {paired(mode, 'none', concurrency, 'rps'):.2f} | {row['n']} |"
+                f"{paired(mode, base_of(mode), concurrency, 'p50'):.2f} | {paired(mode, base_of(mode), concurrency, 'rps'):.2f} | {row['n']} |"
             )
     lines += cpu_table(results, modes)
     lines += ["", "X-MS-TOKEN micro costs (bench/ms_token_bench.py):"]
@@ -398,6 +439,15 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
         "with the Redis replay store (xms-redis): "
         + " ".join(f"{name}={value:.2f}" for name, value in with_redis.items())
     )
+    with_traces = {
+        "throughput_ratio_conc8": paired("xms" + TRACES, "none" + TRACES, 8, "rps"),
+        "p50_ratio_seq": paired("xms" + TRACES, "none" + TRACES, 1, "p50"),
+    }
+    lines.append(
+        f"with traces exported (xms{TRACES} to none{TRACES}; {spans} spans received): "
+        + " ".join(f"{name}={value:.2f}" for name, value in with_traces.items())
+        + f"; exporting itself costs none{TRACES}/none throughput_conc8={paired('none' + TRACES, 'none', 8, 'rps'):.2f}"
+    )
     final = "bench: " + " ".join(f"{name}={value:.2f}" for name, value in summary.items())
     print("\n".join(lines))
     if args.write:
@@ -406,6 +456,9 @@ def report(results, modes, micro_lines, micro, args, *, load: str) -> int:
             "(`make bench`, see bench/bench.py for the method).\n\n```\n" + "\n".join(lines[:3]) + "\n```\n\n"
             + "\n".join(lines[3:]) + f"\n\n```\n{final}\n```\n"
         )
+    if args.picture:
+        draw(rows, modes, CONCURRENCY, args.picture,
+             title=f"billing -> product under gunicorn on PostgreSQL, {machine()} (make bench)")
     print(final)
     return 0
 
