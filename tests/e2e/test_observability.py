@@ -8,7 +8,8 @@
   configured the trace id is still continued and passed on (seen in the JSON logs);
 - ``LOG_FORMAT=json`` lines of every service carry that trace id;
 - no token in any span or log line, with every request header recorded;
-- every metric the sample Grafana dashboard (docs/grafana-dashboard.json) queries exists.
+- every metric the sample Grafana dashboard (docs/grafana-dashboard.json) and the README's alert
+  rules query exists.
 """
 from __future__ import annotations
 
@@ -327,10 +328,30 @@ def dashboard_metrics() -> set[str]:
     return {name for expr in expressions for name in PROMQL_METRIC.findall(expr)}
 
 
+def alert_metrics() -> set[str]:
+    """The metrics the alert rules of the README's "What to alert on" query."""
+    section = (REPO / "README.md").read_text().split("### What to alert on", 1)[1]
+    rules = section.split("```yaml", 1)[1].split("```", 1)[0]
+    expressions = [line.split("#")[0] for line in rules.splitlines() if "alert:" not in line]
+    return {name for line in expressions for name in PROMQL_METRIC.findall(line)}
+
+
+def exposed_metrics(shop) -> set[str]:
+    return {name for service in ("user", "product", "billing")
+            for (name, _labels) in parse(fetch_metrics(shop.url(service))[1])}
+
+
 def test_every_metric_the_dashboard_queries_exists(observed_shop, delivery_traced):
     # delivery_traced: a bill and a delivery made calls, verifications and JWKS fetches.
-    exposed = {name for service in ("user", "product", "billing")
-               for (name, _labels) in parse(fetch_metrics(observed_shop.url(service))[1])}
     wanted = dashboard_metrics()
-    assert {"ms_token_verifications_total", "service_calls_total", "ms_token_jwks_fetches_total"} <= wanted
-    assert wanted - exposed == set()
+    assert {"ms_token_verifications_total", "service_calls_total", "ms_token_jwks_fetches_total",
+            "ms_token_replay_claim_duration_seconds_bucket", "django_http_requests_latency_seconds_by_view_method_bucket",
+            } <= wanted
+    assert wanted - exposed_metrics(observed_shop) == set()
+
+
+def test_every_metric_the_alert_rules_query_exists(observed_shop, delivery_traced):
+    wanted = alert_metrics()
+    assert {"ms_token_verifications_total", "ms_token_replay_claim_duration_seconds_count",
+            "ms_token_jwks_fetches_total", "service_calls_total"} <= wanted
+    assert wanted - exposed_metrics(observed_shop) == set()

@@ -5,8 +5,8 @@ standard ``OTEL_*`` variables say.
 - ``OTEL_TRACES_EXPORTER`` unset or ``none`` (the shop's default; OpenTelemetry's own is
   ``otlp``): no SDK, no span. ``TraceContextMiddleware`` still makes a received trace context
   the request's, so log lines carry its trace id and calls to peers pass it on unchanged. The
-  Django instrumentation would cost a fifth of a small request's time even with nothing to
-  record, so it is not installed.
+  Django instrumentation is not installed then: with nothing to record it would still cost more
+  than a small request's own work (docs/decisions.md).
 - ``otlp`` (OTLP over HTTP/protobuf to ``OTEL_EXPORTER_OTLP_ENDPOINT``, default
   ``http://localhost:4318``), ``console``, or any exporter installed under OpenTelemetry's entry
   points, comma-separated: the SDK (resource from ``OTEL_SERVICE_NAME``, default the service's
