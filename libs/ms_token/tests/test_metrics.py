@@ -176,20 +176,49 @@ def test_a_dead_peer_is_unreachable(as_billing, settings):
     assert calls.delta(peer="product", outcome="unreachable") == 1
 
 
-def test_without_the_setting_nothing_is_recorded_and_prometheus_client_is_not_needed():
-    # A fresh process where neither prometheus_client nor OpenTelemetry's SDK can be imported.
-    script = """
+def test_without_the_setting_nothing_is_recorded_and_prometheus_client_is_not_needed(tmp_path):
+    # A fresh process where neither prometheus_client nor OpenTelemetry's SDK can be imported:
+    # a token is still admitted, and a replay refused.
+    script = f"""
 import sys
 for absent in ("prometheus_client", "opentelemetry.sdk"):
     sys.modules[absent] = None  # any import of it now fails
 import django
 from django.conf import settings
-settings.configure(MS_TOKEN={"SERVICE_NAME": "product"}, INSTALLED_APPS=["ms_token"])
+settings.configure(INSTALLED_APPS=["ms_token"], MS_TOKEN={{
+    "SERVICE_NAME": "product", "KEYS_DIR": {str(tmp_path)!r}, "TRUSTED_ISSUERS": {{"billing": ["a"]}},
+    "SERVICE_URLS": {{"billing": "http://127.0.0.1:9"}}}})
 django.setup()
-from ms_token.settings import ms_token_settings
+from ms_token.admission import admit
+from ms_token.exceptions import TokenRejected
+from ms_token.keys import load_key_ring
 from ms_token.observability import NoMetrics
-from ms_token import admission, client, jwks  # noqa: F401
-assert isinstance(ms_token_settings.METRICS, NoMetrics), ms_token_settings.METRICS
+from ms_token.settings import ms_token_settings
+from ms_token.testing import create_keys, mint_as, trust_keys
+
+class Memory:
+    def __init__(self):
+        self.seen = set()
+    def claim(self, key, expires_at):
+        fresh = key not in self.seen
+        self.seen.add(key)
+        return fresh
+
+from pathlib import Path
+create_keys(Path({str(tmp_path)!r}), "billing")
+trust_keys("billing", load_key_ring("billing"))
+token = mint_as(load_key_ring("billing").signing_key, issuer="billing", audience="product", scope="a",
+                method="GET", path="/x")
+store = Memory()
+assert admit(token, method="GET", path="/x", body=b"", store=store).caller == "billing"
+try:
+    admit(token, method="GET", path="/x", body=b"", store=store)
+except TokenRejected as error:
+    assert error.code == "token_replayed"
+else:
+    raise AssertionError("a replay was admitted")
+assert isinstance(ms_token_settings.METRICS, NoMetrics)
+assert "prometheus_client" not in sys.modules or sys.modules["prometheus_client"] is None
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
