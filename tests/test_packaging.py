@@ -4,7 +4,7 @@ import ast
 import re
 import sys
 import tomllib
-from importlib.metadata import packages_distributions
+from importlib.metadata import distribution, packages_distributions
 from pathlib import Path
 
 import pytest
@@ -35,7 +35,7 @@ def _declared(package: str) -> tuple[set[str], dict[str, set[str]]]:
 
 
 class _ImportTimeImports(ast.NodeVisitor):
-    """Top-level modules imported when the file is imported (not inside functions)."""
+    """Modules imported when the file is imported (not inside functions), dotted in full."""
 
     def __init__(self) -> None:
         self.modules: set[str] = set()
@@ -50,19 +50,33 @@ class _ImportTimeImports(ast.NodeVisitor):
             self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
-        self.modules.update(alias.name.split(".")[0] for alias in node.names)
+        self.modules.update(alias.name for alias in node.names)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         if node.level == 0 and node.module:
-            self.modules.add(node.module.split(".")[0])
+            # "from opentelemetry import trace" may import the module opentelemetry.trace
+            self.modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+
+
+def _distribution_of(module: str, installed: dict[str, list[str]]) -> str:
+    """The distribution that provides ``module``; for a namespace package that several
+    distributions share (``opentelemetry``), the one whose files hold the deepest part of it."""
+    candidates = installed[module.split(".")[0]]
+    parts = module.split(".")
+    for depth in range(len(parts), 1, -1):
+        path = "/".join(parts[:depth])
+        for candidate in candidates:
+            if any(str(f) == f"{path}.py" or str(f).startswith(f"{path}/") for f in distribution(candidate).files or ()):
+                return candidate
+    return candidates[0]
 
 
 def _distributions(modules: set[str]) -> set[str]:
     installed = packages_distributions()
-    third_party = modules - set(sys.stdlib_module_names) - {"__future__"}
-    missing = {module for module in third_party if module not in installed}
+    third_party = {m for m in modules if m.split(".")[0] not in {*sys.stdlib_module_names, "__future__"}}
+    missing = {module for module in third_party if module.split(".")[0] not in installed}
     assert not missing, f"imported but not installed at all: {missing}"
-    return {_name(installed[module][0]) for module in third_party}
+    return {_name(_distribution_of(module, installed)) for module in third_party}
 
 
 def _own_name(package: str) -> str:

@@ -65,11 +65,7 @@ def traceparent(trace_id: str, parent_id: str | None = None) -> str:
 
 
 def json_lines(process) -> list[dict]:
-    lines = []
-    for line in process.log_path.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            lines.append(json.loads(line))
-    return lines
+    return [line for line in process.log_lines() if isinstance(line, dict)]
 
 
 class Delta:

@@ -171,6 +171,12 @@ class ServiceProcess:
         except OSError:
             return ""
 
+    def log_lines(self) -> list[str | dict]:
+        """Every line this process wrote, in order; a JSON object line (``LOG_FORMAT=json``) parsed."""
+        if not self.log_path.exists():
+            return []
+        return [_parsed(line) for line in self.log_path.read_text(errors="replace").splitlines()]
+
     def stop(self, sig: int | None = None) -> None:
         import signal
         import subprocess
@@ -197,6 +203,19 @@ class ServiceProcess:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def _parsed(line: str) -> str | dict:
+    import json
+
+    if line.startswith("{"):
+        try:
+            document = json.loads(line)
+        except ValueError:
+            return line
+        if isinstance(document, dict):
+            return document
+    return line
 
 
 def service_processes(

@@ -8,7 +8,6 @@ Everything started here is stopped by :meth:`Shop.stop`, whatever happened.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -143,8 +142,8 @@ class Shop:
         """Every line the processes of ``service`` wrote, in order; a JSON object line parsed."""
         lines: list[str | dict] = []
         for process in [*self.services.values(), *self.extra]:
-            if process.service == service and process.log_path.exists():
-                lines.extend(_parsed(line) for line in process.log_path.read_text(errors="replace").splitlines())
+            if process.service == service:
+                lines.extend(process.log_lines())
         return lines
 
     def signing_key(self, service: str) -> SigningKey:
@@ -179,17 +178,6 @@ class Shop:
             f"--- {process.service} {process.url}\n{process.log_tail(lines)}"
             for process in [*self.services.values(), *self.extra]
         )
-
-
-def _parsed(line: str) -> str | dict:
-    if line.startswith("{"):
-        try:
-            document = json.loads(line)
-        except ValueError:
-            return line
-        if isinstance(document, dict):
-            return document
-    return line
 
 
 def python_path_with(*paths: Path) -> str:

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
 
 import requests
-from urllib3.exceptions import ReadTimeoutError
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
+from urllib3.exceptions import ReadTimeoutError
 
 from . import __version__
 from . import exceptions as exc
@@ -39,7 +39,6 @@ __all__ = ["Metrics", "NoMetrics", "observed_admission", "observed_call",
 
 ACCEPTED, REFUSED, UNAVAILABLE = "accepted", "refused", "unavailable"
 UNKNOWN = "unknown"
-NO_CODE = "-"
 # Refusals that verify() makes only after the signature verified (verification.py, checks
 # 10-14) and the replay store's: the caller they name is authenticated. Every other refusal
 # (a bad signature, an untrusted issuer, a malformed token) may name anyone: its caller is
