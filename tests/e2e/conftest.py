@@ -20,9 +20,10 @@ from shop import Shop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN_SOURCES = ("self", "token-service")
-# Many logins from one address (schemathesis too): the login throttle is the user service's
-# own tests' business, not a limit these tests should meet.
-SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min"}
+# Many logins and registrations from one address (schemathesis too): the limits are
+# test_login_throttles.py's business (and the user service's own tests'), not limits these
+# tests should meet.
+SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min", "REGISTER_THROTTLE_RATE": "100000/hour"}
 
 
 def database_prefix(kind: str) -> str:
