@@ -127,6 +127,24 @@ def cache_config(service: str) -> dict[str, Any]:
     raise ImproperlyConfigured(f"CACHE_URL must be redis://... (or unset: the service's database), not {url!r}")
 
 
+def demo_password(variable: str, published: str) -> str:
+    """The password of a demo login (``seed_demo``): the environment's ``variable``, else the
+    published default, which only debug mode accepts: with debug off anyone who read the README
+    could log in with it."""
+    from django.conf import settings
+    from django.core.management.base import CommandError
+
+    given = os.environ.get(variable)
+    if given:
+        return given
+    if settings.DEBUG:
+        return published
+    raise CommandError(
+        f"DJANGO_DEBUG is off: set {variable} to the demo password you want "
+        "(the default one is published, so it is used in debug mode only)"
+    )
+
+
 def secret_key(debug: bool) -> str:
     key = os.environ.get("DJANGO_SECRET_KEY")
     if key:
@@ -172,6 +190,9 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         ],
         "MIDDLEWARE": [
             "service_kit.middleware.RequestIDMiddleware",
+            # Before anything that reads the Host header or the body (and could fail on them).
+            "service_kit.middleware.AllowedHostsMiddleware",
+            "service_kit.middleware.RequestSizeMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,6 +228,8 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "USE_I18N": True,
         "USE_TZ": True,
         "CSRF_FAILURE_VIEW": "service_kit.errors.csrf_failure",
+        # Debug mode's error page shows the traceback, never the settings or the environment.
+        "DEFAULT_EXCEPTION_REPORTER_FILTER": "service_kit.errors.TracebackOnlyReporterFilter",
         "STATIC_URL": "static/",
         "STATIC_ROOT": repo_dir / ".data" / "static" / service,
         "STORAGES": {
