@@ -31,18 +31,21 @@ META_KEY = "HTTP_X_MS_TOKEN"
 _LOGGABLE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
-def _loggable(value: object) -> str:
+def loggable(value: object) -> str:
+    """``value`` itself if it looks like a name, else ``-``: what a log line may show of text
+    from outside (a refused token's claims, a peer's error code), which could otherwise break
+    the line or flood the log."""
     return value if isinstance(value, str) and _LOGGABLE.fullmatch(value) else "-"
 
 
 def log_verification(issuer: object, jti: object, outcome: str, code: str, caller: object = None) -> None:
     # caller: the service a token-service token speaks for (sub); else the issuer itself.
     fields = {
-        "issuer": _loggable(issuer),
-        "jti": _loggable(jti),
+        "issuer": loggable(issuer),
+        "jti": loggable(jti),
         "outcome": outcome,
         "code": code,
-        "caller": _loggable(issuer if caller is None else caller),
+        "caller": loggable(issuer if caller is None else caller),
     }
     logger.info(
         "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s"
