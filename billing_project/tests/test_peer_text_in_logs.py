@@ -2,10 +2,11 @@
 service (a real HTTP server on loopback) can neither forge a log line nor flood the log."""
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+
+from service_kit.testing import http_server
 
 from .conftest import BILLS_URL, assert_unavailable_and_nothing_stored, items
 
@@ -33,14 +34,9 @@ class HostilePeer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_product(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), HostilePeer)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": f"http://127.0.0.1:{server.server_address[1]}"}
-    try:
+    with http_server(HostilePeer) as server:
+        settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": server.url}
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())

@@ -2,16 +2,20 @@ import base64
 import json
 import os
 import secrets
-import threading
 import time
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from service_kit.jwks import clear_remote_key_sets
 from service_kit.keys import load_key_ring
-from service_kit.testing import free_port, preload_peer_keys, use_fresh_keys  # noqa: F401 (free_port: imported from here by tests)
+from service_kit.testing import (  # noqa: F401 (free_port, http_server: imported from here by tests)
+    free_port,
+    http_server,
+    preload_peer_keys,
+    use_fresh_keys,
+)
 
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
@@ -124,22 +128,6 @@ class Recorder(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
-
-
-@contextmanager
-def http_server(handler: type[BaseHTTPRequestHandler], **state):
-    """``handler`` served on 127.0.0.1 from a thread: the server has ``state`` as attributes and
-    its ``url``, and is stopped on leaving."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    for name, value in state.items():
-        setattr(server, name, value)
-    server.url = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 class JWKSPeer(BaseHTTPRequestHandler):

@@ -10,9 +10,10 @@ import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 
 from service_kit.conf import CACHE_TABLE, cache_config, env_rate, parse_rate
+from service_kit.testing import login_form_post
 from service_kit.throttling import ClientAddressLimit, LoginThrottle, UsernameLimit
 
 from .conftest import TEST_REDIS_URL
@@ -40,17 +41,8 @@ def rates(settings):
     return set_rates
 
 
-def form_post(username, address="198.51.100.1"):
-    request = HttpRequest()
-    request.method = "POST"
-    request.META["REMOTE_ADDR"] = address
-    request.POST = QueryDict(mutable=True)
-    request.POST.update({"username": username, "password": "guess"})
-    return request
-
-
 def attempt(username, address="198.51.100.1") -> bool:
-    return LoginThrottle().allow_request(form_post(username, address), None)
+    return LoginThrottle().allow_request(login_form_post(username, address), None)
 
 
 def counted(limit, identity) -> int:
@@ -77,12 +69,12 @@ def test_the_wait_is_until_the_oldest_counted_attempt_leaves_the_window(cache_ba
     rates(login="1/hour", login_username="5/hour")
     throttle = LoginThrottle()
     throttle.timer = lambda: 1_000_000.0
-    assert throttle.allow_request(form_post("alice"), None)
+    assert throttle.allow_request(login_form_post("alice", "198.51.100.1"), None)
     throttle.timer = lambda: 1_000_600.0
-    assert not throttle.allow_request(form_post("alice"), None)
+    assert not throttle.allow_request(login_form_post("alice", "198.51.100.1"), None)
     assert throttle.wait() == 3000.0
     throttle.timer = lambda: 1_003_601.0
-    assert throttle.allow_request(form_post("alice"), None)
+    assert throttle.allow_request(login_form_post("alice", "198.51.100.1"), None)
 
 
 def test_usernames_are_counted_whatever_their_case(cache_backend, rates):
@@ -153,7 +145,7 @@ def test_a_bad_rate_is_refused_at_startup(monkeypatch, rate):
 
 
 def test_a_post_without_a_string_username_counts_per_address_only():
-    request = form_post("alice")
+    request = login_form_post("alice", "198.51.100.1")
     request.POST = QueryDict()
     assert UsernameLimit("login_username", "1/min").identity(request) is None
     assert ClientAddressLimit("login", "1/min").identity(request) == "198.51.100.1"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from conftest import database_prefix
+from conftest import running_shop
 from shop import Shop
 
 ADDRESS_LIMIT = 2  # per minute
@@ -49,17 +49,12 @@ class Account:
 
 @pytest.fixture(scope="module")
 def throttled_shop(tmp_path_factory):
-    shop = Shop(tmp_path_factory.mktemp("throttled"), db_prefix=database_prefix("throttle"), env=LIMITS)
-    try:
-        shop.start()
-        yield shop
-    finally:
-        shop.stop()
+    yield from running_shop(tmp_path_factory, kind="throttle", env=LIMITS)
 
 
 @pytest.fixture(scope="module")
 def accounts(throttled_shop) -> dict[tuple[str, str, str], Account]:
-    """Three staff accounts per login path of each service (its own user table: product's and
+    """Four staff accounts per login path of each service (its own user table: product's and
     billing's local staff), made in one manage.py process per service."""
     made = {}
     for service in ("user", "product", "billing"):

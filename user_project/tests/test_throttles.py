@@ -9,9 +9,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
-from django.http import HttpRequest, QueryDict
-
 from service_kit.conf import CACHE_TABLE
+from service_kit.testing import login_form_post
 from service_kit.throttling import LoginThrottle
 from tests.helpers import assert_error
 
@@ -82,24 +81,13 @@ def test_the_registration_rate_defaults_to_20_an_hour(monkeypatch, tmp_path):
 FLOOD = 30_000
 
 
-def _form_post(username: str, address: str) -> HttpRequest:
-    """A login form's post as Django hands it to the throttle (what admin and the browsable API
-    get); building a full request for each of 30,000 attempts would cost more than the check."""
-    request = HttpRequest()
-    request.method = "POST"
-    request.META["REMOTE_ADDR"] = address
-    request.POST = QueryDict(mutable=True)
-    request.POST.update({"username": username, "password": "guess-1"})
-    return request
-
-
 def test_a_flood_of_random_usernames_from_one_address_never_passes_its_limit(alice, api_client, password):
     """30,000 login attempts from one address, each for a new random username, through the
     login throttle and the default cache (the database): only the first 10 (10/min) pass, and
     the refused ones write nothing, so no flood can push the address's counter out. The API
     login then still refuses that address, alice's right password included."""
     rows = _cache_rows()
-    admitted = sum(LoginThrottle().allow_request(_form_post(secrets.token_hex(8), "203.0.113.66"), None)
+    admitted = sum(LoginThrottle().allow_request(login_form_post(secrets.token_hex(8), "203.0.113.66"), None)
                    for _ in range(FLOOD))
     assert admitted == 10
     assert _cache_rows() == rows + 1 + admitted  # the address's counter and the admitted usernames'
