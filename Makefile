@@ -7,11 +7,11 @@ STAMP  := $(VENV)/.installed
 # installed by scripts/ensure_debian_packages.sh (as root), or it names the command to run.
 TEST_DEBIAN_PACKAGES := chromium chromium-driver
 
-.PHONY: install debian-packages up test demo bench load keys clean
+.PHONY: install debian-packages up test matrix demo bench load keys clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt libs/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt libs/ms_token/pyproject.toml libs/service_kit/pyproject.toml dev/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -29,6 +29,10 @@ debian-packages:
 # The system packages first: a missing one stops the run before the venv is built.
 test: debian-packages install
 	$(PY) scripts/run_tests.py $(SUITES)
+
+# The X-MS-TOKEN library on every supported Python, Django and DRF, from its wheel (noxfile.py).
+matrix: install
+	$(VENV)/bin/nox --noxfile noxfile.py
 
 demo: install
 	$(PY) scripts/demo.py

@@ -13,4 +13,4 @@ ROOT_URLCONF = "billing_site.urls"
 WSGI_APPLICATION = "billing_site.wsgi.application"
 
 # No service calls billing; it trusts none.
-MS_TOKEN = {"TRUSTED_ISSUERS": {}}
+MS_TOKEN["TRUSTED_ISSUERS"] = {}  # noqa: F821

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from service_kit.testing import ServiceProcess, free_port, fresh_database_url
+from shopdev.processes import ServiceProcess, free_port, fresh_database_url
 
 from conftest import database_prefix
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from conftest import running_shop
-from shop import Shop
+from shopdev.shop import Shop
 
 ADDRESS_LIMIT = 2  # per minute
 USERNAME_LIMIT = 3  # per hour

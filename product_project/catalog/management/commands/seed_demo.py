@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
+from ms_token.settings import ms_token_settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
 
         self._ensure_admin(username="admin", password=password)
-        url = settings.SERVICE_URLS["product"]
+        url = ms_token_settings.SERVICE_URLS["product"]
         self.stdout.write(f"product: admin login admin / {password} at {url}/admin/")
 
     def _ensure_admin(self, *, username: str, password: str) -> None:
