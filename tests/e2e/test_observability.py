@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import _running_shop
+from conftest import running_shop
 from helpers import create_product, register, staff_of, wait_until
 from shopdev.metrics import fetch_metrics, parse, scrape, value
 from shopdev.otlp import OTLPReceiver
@@ -57,7 +57,7 @@ def observed_shop(tmp_path_factory, receiver):
         # 127.0.0.1 only, so that a client on 127.0.0.2 is outside.
         "METRICS_ALLOWED_CIDRS": "127.0.0.1/32,::1/128",
     }
-    yield from _running_shop(tmp_path_factory, kind="e2e_obs", env=env)
+    yield from running_shop(tmp_path_factory, kind="e2e_obs", env=env)
 
 
 def traceparent(trace_id: str, parent_id: str | None = None) -> str:

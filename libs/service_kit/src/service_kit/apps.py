@@ -2,6 +2,15 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.db.models.signals import post_migrate
+
+
+def create_cache_tables(sender, using, verbosity=1, **kwargs) -> None:
+    """The database cache's table (``service_kit.cache``), made wherever ``migrate`` runs: a
+    deployment that migrates cannot forget it."""
+    from django.core.management import call_command
+
+    call_command("createcachetable", database=using, verbosity=verbosity)
 
 
 class ServiceKitConfig(AppConfig):
@@ -19,3 +28,5 @@ class ServiceKitConfig(AppConfig):
         configure_tracing(ms_token_settings.SERVICE_NAME)
         if getattr(settings, "LOG_FORMAT", "plain") == "json":
             logging.captureWarnings(True)  # Python's warnings as log lines too: JSON, one per line
+
+        post_migrate.connect(create_cache_tables, sender=self)
