@@ -458,7 +458,7 @@ def report(results, modes, micro_lines, micro, args, *, load: str, spans: int) -
         )
     if args.picture:
         draw(rows, modes, CONCURRENCY, args.picture,
-             title=f"billing -> product under gunicorn on PostgreSQL, {machine()} (make bench)")
+             title=f"billing -> product under gunicorn on PostgreSQL (make bench), {machine()}\nload average: {load}")
     print(final)
     return 0
 

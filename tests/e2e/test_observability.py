@@ -235,6 +235,9 @@ def test_one_trace_across_billing_product_and_user_continues_the_clients(deliver
 
 
 def test_the_json_log_lines_of_every_service_carry_the_trace(observed_shop, delivery_traced):
+    for process in observed_shop.services.values():  # gunicorn's own lines included
+        lines = process.log_lines()
+        assert lines and [line for line in lines if not isinstance(line, dict)] == [], process.service
     trace_id = delivery_traced["trace_id"]
     bill_rid, delivery_rid = delivery_traced["request_ids"]
     for service, request_id in (("billing", bill_rid), ("product", bill_rid), ("billing", delivery_rid),
