@@ -9,15 +9,15 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from ms_token import keys as keys_module
 from ms_token.jwks import clear_remote_key_sets
 from ms_token.keys import (
     REVOCATIONS_FILE,
+    clear_key_cache,
     create_key,
     load_key_ring,
     own_key_ring,
 )
-from ms_token.testing import ManualClock
+from ms_token.testing import ManualClock, own_keys_clock
 from ms_token.tokens import mint, sign_claims
 
 from .conftest import SERVICE_PATH, assert_refused, configure, free_port
@@ -46,11 +46,8 @@ def own_keys(settings, tmp_path):
               SERVICE_URLS={"product": f"http://127.0.0.1:{free_port()}"})  # never asked: own keys
     clear_remote_key_sets()
     clock = ManualClock()
-    keys_module._own_key_ring.clock = clock
-    keys_module._own_key_ring.clear()
-    yield tmp_path, clock
-    keys_module._own_key_ring.clock = time.monotonic
-    keys_module._own_key_ring.clear()
+    with own_keys_clock(clock):
+        yield tmp_path, clock
 
 
 def issued_for_billing():
@@ -123,7 +120,7 @@ def test_a_revocation_survives_a_restart_and_the_key_file_put_back(own_keys):
     old = load_key_ring("product", keys_dir).signing_key
     run("--revoke", old.kid)
     (keys_dir / "product" / f"{old.kid}.pem").write_bytes(old.private_pem)  # back "from a backup"
-    keys_module._own_key_ring.clear()  # a restart
+    clear_key_cache()  # a restart
     ring = own_key_ring()
     assert old.kid not in [key.kid for key in ring.keys]
     assert ring.signing_key.kid != old.kid
@@ -139,7 +136,7 @@ def key_file(own_keys, settings, tmp_path_factory):
     path = tmp_path_factory.mktemp("secret") / "product.pem"
     path.write_bytes(load_key_ring("product", keys_dir).signing_key.private_pem)
     configure(settings, SIGNING_KEY_FILE=str(path))
-    keys_module._own_key_ring.clear()
+    clear_key_cache()
     return path
 
 

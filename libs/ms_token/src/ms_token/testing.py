@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,12 +23,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import keys
 from .jwks import JWKS_PATH, remote_key_set
 from .keys import KeyRing, SigningKey, create_key
 from .tokens import mint
 
 __all__ = [
-    "FakePeer", "ManualClock", "PeerRequest", "create_keys", "free_port", "mint_as", "send_json", "trust_keys",
+    "FakePeer", "ManualClock", "PeerRequest", "create_keys", "free_port", "mint_as", "own_keys_clock", "send_json",
+    "trust_keys",
 ]
 
 
@@ -63,6 +67,20 @@ class ManualClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@contextmanager
+def own_keys_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """Within, this service rereads its own keys on ``clock`` (it looks every 5 s of it, as it
+    does of the real clock): ``with own_keys_clock(clock): ... clock.advance(5)``."""
+    cached = keys._own_key_ring
+    cached.clock = clock
+    cached.clear()
+    try:
+        yield
+    finally:
+        cached.clock = time.monotonic
+        cached.clear()
 
 
 def mint_as(
