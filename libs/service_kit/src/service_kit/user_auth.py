@@ -9,7 +9,7 @@ user table and share no secret with it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
@@ -18,11 +18,13 @@ from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ms_token.contrib.rest_framework.exceptions import ServiceUnavailable
 from ms_token.jwks import KeySetUnavailable, UnknownKeyError, own_verifying_key, public_key
 from ms_token.keys import KID_PATTERN, SigningKey, own_key_ring
 from ms_token.settings import ms_token_settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 USER_TOKEN_ISSUER = "user"  # the service whose keys sign user tokens
 USER_TOKEN_TYPE = "JWT"
