@@ -2,6 +2,7 @@
 leaves our JWKS at once; this service refuses its tokens within 5 s (its own key ring is
 reread that often); the revocation survives restarts, whether the keys are files under
 KEYS_DIR or one key given in the settings."""
+import os
 import time
 from io import StringIO
 
@@ -135,6 +136,8 @@ def key_file(own_keys, settings, tmp_path_factory):
     keys_dir, clock = own_keys
     path = tmp_path_factory.mktemp("secret") / "product.pem"
     path.write_bytes(load_key_ring("product", keys_dir).signing_key.private_pem)
+    an_hour_ago = time.time() - 3600
+    os.utime(path, (an_hour_ago, an_hour_ago))  # long in place: only the record will change
     configure(settings, SIGNING_KEY_FILE=str(path))
     clear_key_cache()
     return path
