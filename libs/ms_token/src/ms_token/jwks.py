@@ -290,6 +290,7 @@ class RemoteKeySet:
             self._fetched_at = now
             self._failed_at = None
             self._failures = 0
+            self._last_error = None
 
     def _fetch(self) -> tuple[dict[str, Ed25519PublicKey], float]:
         """The peer's keys, and for how long they may be used before refreshing them."""
