@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -58,7 +59,7 @@ ACTIVATION_SECONDS = 70
 # with it lives (an X-MS-TOKEN, a transaction token, the shop's access tokens), plus leeway.
 RETENTION_SECONDS = 600
 
-STATES = ("pending", "signing", "retired", "revoked")
+KeyState = Literal["pending", "signing", "retired", "revoked"]
 
 
 class KeyConfigurationError(Exception):
@@ -150,7 +151,7 @@ class KeyStatus:
 
     kid: str
     created_at: int
-    state: str  # one of STATES
+    state: KeyState
     signs_from: float | None = None  # when it signs (signed) from; None: never
     retired_at: float | None = None  # when another key replaced it; None: not (yet) planned
     revoked_at: int | None = None
@@ -256,7 +257,7 @@ class KeyRing:
         found = []
         for index, key in enumerate(self.keys):
             start, end = starts[index], replaced[index]
-            state = "signing" if key.kid == signing else "pending" if start > now else "retired"
+            state: KeyState = "signing" if key.kid == signing else "pending" if start > now else "retired"
             found.append(KeyStatus(key.kid, key.created_at, state, start, None if end == math.inf else end))
         for revocation in self.revocations:
             found.append(KeyStatus(revocation.kid, revocation.created_at, "revoked", revoked_at=revocation.revoked_at))
