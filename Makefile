@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test demo bench load keys clean
+.PHONY: install up test deploy-check faults demo bench load keys clean
 
 install: $(STAMP)
 
@@ -20,8 +20,12 @@ keys: install
 up: install
 	$(PY) manage_all.py up
 
-test: install
+test: install deploy-check
 	$(PY) scripts/run_tests.py $(SUITES)
+
+# The Kubernetes manifests, rendered (kubectl kustomize) and checked offline: schemas and our rules.
+deploy-check: install
+	$(PY) deploy/check.py
 
 demo: install
 	$(PY) scripts/demo.py
