@@ -150,6 +150,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         ],
         "MIDDLEWARE": [
             "service_kit.middleware.RequestIDMiddleware",
+            "service_kit.unavailable.DatabaseUnavailableMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
