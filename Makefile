@@ -23,6 +23,11 @@ up: install
 test: install deploy-check
 	$(PY) scripts/run_tests.py $(SUITES)
 
+# The multi-host fault scenario (root, `ip netns`, haproxy): the test of the system suite, run
+# alone, writing its figures to docs/faults.md.
+faults: install
+	cd tests && FAULTS_REPORT=$(CURDIR)/docs/faults.md MULTIHOST_REQUIRED=1 $(CURDIR)/$(PY) -m pytest -q -s multihost
+
 # The Kubernetes manifests, rendered (kubectl kustomize) and checked offline: schemas and our rules.
 deploy-check: install
 	$(PY) deploy/check.py
