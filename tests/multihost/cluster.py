@@ -8,7 +8,7 @@
     10.217.0.51  billing1  10.217.0.52 billing2
 
 Each replica runs the image's own command (deploy/container/shop serve SERVICE) on port 8000
-of its host, with its service's key ring in a directory of its own (what a pod gets from its
+of its host, on a read-only root filesystem but for /tmp, with its service's key ring in a directory of its own (what a pod gets from its
 Secret) and every peer at the balancer (``*_SERVICE_URL``), never at 127.0.0.1.
 """
 from __future__ import annotations
@@ -33,6 +33,11 @@ HOSTS = {"data": 10, "lb": 20, "user": 30, "product1": 41, "product2": 42, "bill
 REPLICA_HOSTS = {"user": ["user"], "product": ["product1", "product2"], "billing": ["billing1", "billing2"]}
 # One Redis database per service, as in the manifests' Secrets.
 REDIS_DB = {"user": 0, "product": 1, "billing": 2}
+# As the pods run (readOnlyRootFilesystem, /tmp an emptyDir): in a mount namespace of its own,
+# every file read-only but under /tmp (and /dev/shm), so a service that wrote anywhere else at
+# run time would fail here as it would in the cluster.
+READ_ONLY_ROOT = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                  'mount --bind /tmp /tmp && mount -o remount,bind,ro / && exec "$@"', "read-only-root"]
 
 
 class Replica(ServiceProcess):
@@ -48,11 +53,11 @@ class Replica(ServiceProcess):
         self.env["GUNICORN_BIND"] = f"{address}:{SERVICE_PORT}"
 
     def command(self) -> list[str]:
-        return self.network.command(self.host, [str(SHOP_COMMAND), "serve", self.service])
+        return self.network.command(self.host, [*READ_ONLY_ROOT, str(SHOP_COMMAND), "serve", self.service])
 
     def migrate(self) -> "Replica":
         """As the migrations Job does it: the image's command, from this host."""
-        result = subprocess.run(self.network.command(self.host, [str(SHOP_COMMAND), "manage", self.service, "migrate", "--noinput", "-v", "0"]),
+        result = subprocess.run(self.network.command(self.host, [*READ_ONLY_ROOT, str(SHOP_COMMAND), "manage", self.service, "migrate", "--noinput", "-v", "0"]),
                                 env=self.env, capture_output=True, text=True, timeout=180)
         if result.returncode != 0:
             raise RuntimeError(f"{self.service}: migrate failed:\n{result.stdout}\n{result.stderr}")
@@ -176,7 +181,6 @@ class Cluster:
             "DJANGO_ALLOWED_HOSTS": f"{self.network.address('lb')},{address}",
             "WEB_CONCURRENCY": "2",
             "GUNICORN_THREADS": "4",
-            "GUNICORN_WORKER_TMP_DIR": "/dev/shm",
             "LOGIN_THROTTLE_RATE": "100000/min",
             "LOGIN_USERNAME_THROTTLE_RATE": "100000/min",
             **self.extra_env,
