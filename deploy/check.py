@@ -205,7 +205,7 @@ def every_service_is_deployed(manifest: Manifest) -> Iterator[Problem]:
 
 @rule("replicas")
 def at_least_two_replicas(manifest: Manifest) -> Iterator[Problem]:
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         replicas = deployment["spec"].get("replicas", 1)
         if replicas < 2:
             yield Problem("replicas", _name(deployment), f"{replicas} replica(s); at least 2, so one can fail")
@@ -214,7 +214,7 @@ def at_least_two_replicas(manifest: Manifest) -> Iterator[Problem]:
 @rule("probes")
 def health_probes(manifest: Manifest) -> Iterator[Problem]:
     expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         container = _main_container(deployment)
         allowed_hosts = (manifest.config_value(container, "DJANGO_ALLOWED_HOSTS") or "").split(",")
         for probe_name, path in expected.items():
@@ -274,7 +274,7 @@ def read_only_root_filesystem(manifest: Manifest) -> Iterator[Problem]:
 
 @rule("service")
 def a_service_per_deployment(manifest: Manifest) -> Iterator[Problem]:
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         labels, container = _pod_labels(deployment), _main_container(deployment)
         selecting = [s for s in manifest.of_kind("Service") if s["spec"].get("selector") and _labels_match(
             {"matchLabels": s["spec"]["selector"]}, labels)]
@@ -288,7 +288,7 @@ def a_service_per_deployment(manifest: Manifest) -> Iterator[Problem]:
 
 @rule("pdb")
 def a_disruption_budget_per_deployment(manifest: Manifest) -> Iterator[Problem]:
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         budgets = [p for p in manifest.of_kind("PodDisruptionBudget") if _labels_match(p["spec"].get("selector"), _pod_labels(deployment))]
         if not budgets:
             yield Problem("pdb", _name(deployment), "no PodDisruptionBudget selects its pods")
@@ -334,7 +334,7 @@ def migrations_as_jobs(manifest: Manifest) -> Iterator[Problem]:
                 yield Problem("migrations", _name(deployment), "pods must not migrate on start (replicas would race): a Job does")
 
 
-def _secret_sources(manifest: Manifest, workload: dict, variables: tuple[str, ...]) -> Iterator[Problem]:
+def _secret_sources(workload: dict, variables: tuple[str, ...]) -> Iterator[Problem]:
     for container in _containers(workload):
         entries = {e["name"]: e for e in container.get("env") or []}
         for variable in variables:
@@ -351,7 +351,7 @@ def _secret_sources(manifest: Manifest, workload: dict, variables: tuple[str, ..
 @rule("secrets")
 def credentials_from_secrets(manifest: Manifest) -> Iterator[Problem]:
     for service, deployment in manifest.service_deployments():
-        yield from _secret_sources(manifest, deployment, SECRET_VARIABLES)
+        yield from _secret_sources(deployment, SECRET_VARIABLES)
         # Signing keys: the service's key ring, mounted from a Secret where MS_KEYS_DIR points.
         container = _main_container(deployment)
         keys_dir = manifest.config_value(container, "MS_KEYS_DIR")
@@ -366,7 +366,7 @@ def credentials_from_secrets(manifest: Manifest) -> Iterator[Problem]:
     for service in SERVICES:
         job = manifest.migration_job(service)
         if job is not None:
-            yield from _secret_sources(manifest, job, MIGRATION_SECRET_VARIABLES)
+            yield from _secret_sources(job, MIGRATION_SECRET_VARIABLES)
     for config_map in manifest.of_kind("ConfigMap"):
         for key, value in (config_map.get("data") or {}).items():
             if SENSITIVE_NAME.search(key) or "PRIVATE KEY" in str(value) or CREDENTIALS_IN_URL.search(str(value)):
@@ -377,7 +377,7 @@ def credentials_from_secrets(manifest: Manifest) -> Iterator[Problem]:
 def shared_stores_on_redis(manifest: Manifest) -> Iterator[Problem]:
     """Replicas must share the used token ids and the login counters: not each its own database
     table (the default replay store is shared too, but Redis is what we run) or its own files."""
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         names = {e["name"] for e in _main_container(deployment).get("env") or []}
         for variable in REDIS_VARIABLES:
             if variable not in names:
@@ -451,7 +451,7 @@ def no_service_only_path_is_public(manifest: Manifest) -> Iterator[Problem]:
 
 @rule("debug-off")
 def debug_is_off(manifest: Manifest) -> Iterator[Problem]:
-    for service, deployment in manifest.service_deployments():
+    for _service, deployment in manifest.service_deployments():
         value = manifest.config_value(_main_container(deployment), "DJANGO_DEBUG")
         if value is None or value.strip().lower() not in {"0", "false", "no", "off"}:
             yield Problem("debug-off", _name(deployment), f"DJANGO_DEBUG is {value!r} (unset means on): it must be 0")

@@ -225,7 +225,7 @@ class HAProxy(HostedProcess):
                 f"frontend {service}", f"    bind {self.address}:{port}", f"    default_backend {service}",
                 f"backend {service}", "    balance roundrobin",
                 # Django allows the balancer's address as Host: the name peers use.
-                f"    option httpchk", f"    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host {self.address}",
+                "    option httpchk", f"    http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host {self.address}",
                 "    http-check expect status 200",
                 "    default-server inter 500ms fall 2 rise 2",
             ]
