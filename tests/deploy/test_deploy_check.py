@@ -171,3 +171,10 @@ def test_a_broken_containerfile_fails_the_command(tmp_path, edit, message):
     result = run_check("--overlay", str(REPO / "deploy" / "kubernetes" / "overlays" / "prod"), "--containerfile", str(containerfile))
     assert result.returncode == 1, result.stdout
     assert "[containerfile]" in result.stdout and message in result.stdout, result.stdout
+
+
+def test_without_kubectl_it_says_what_to_install(tmp_path):
+    result = subprocess.run([sys.executable, str(CHECK)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert "kubectl is not installed" in result.stderr
