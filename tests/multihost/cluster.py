@@ -187,6 +187,14 @@ class Cluster:
         }
         return Replica(service, network=self.network, host=host, env=env, log_dir=self.work_dir / "logs")
 
+    def log_lines(self, needle: str) -> list[str]:
+        """Every replica's log lines that contain ``needle``, each prefixed with its host."""
+        found = []
+        for replica in self.all_replicas():
+            if replica.log_path.exists():
+                found += [f"{replica.host}: {line}" for line in replica.log_path.read_text(errors="replace").splitlines() if needle in line]
+        return found
+
     def logs(self, lines: int = 25) -> str:
         parts = [f"--- {r.host} ({r.service})\n{r.log_tail(lines)}" for r in self.all_replicas()]
         parts += [f"--- {s.name}\n{s.log_tail(lines)}" for s in (self.balancer, self.redis, self.postgres) if s is not None]
