@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import tempfile
 import time
 from collections import Counter
@@ -56,6 +57,8 @@ def test_bills_survive_replica_redis_and_postgres_faults(multihost, tmp_path):
         listed = _bills_as_their_buyers_see_them(cluster, buyers, orders)
         # Django logs every 500 it answers, whoever asked (a peer service included).
         internal_errors = cluster.log_lines("Internal Server Error")
+        # Every X-MS-TOKEN check on every replica (libs/README.md, "Logs"): billing's calls, the probes.
+        verifications = Counter(_outcome(line) for line in cluster.log_lines("ms_token verification"))
     except BaseException:
         print(cluster.logs())
         raise
@@ -99,6 +102,7 @@ def test_bills_survive_replica_redis_and_postgres_faults(multihost, tmp_path):
         f"accepted by product1 and product2: {[c.status for c in run.new_key_accepted_by]}; deliveries (billing -> user) "
         f"before the rotation: {dict(run.deliveries_before)}, after it signs: {dict(run.deliveries_after)}",
         f"requests that got no HTTP answer at all: {dict(no_answer)}",
+        "X-MS-TOKEN checks logged by the replicas: " + ", ".join(f"{o} {c}: {n}" for (o, c), n in sorted(verifications.items())),
     ]
     figures_path = Path(os.environ.get("FAULTS_REPORT") or tempfile.mkstemp(prefix="faults-", suffix=".md")[1])
     write_report(figures_path, report(run, {
@@ -125,12 +129,20 @@ def test_bills_survive_replica_redis_and_postgres_faults(multihost, tmp_path):
             assert (replay.status, replay.code) == (401, "token_replayed"), (probe.when, replay)
 
     assert all(kids == {run.old_kid, run.rotated_kid} for kids in run.jwks_after_rotation.values()), run.jwks_after_rotation
-    assert signing_stretch["served"] > 0 and set(signing_stretch["statuses"]) <= {200, 201}, signing_stretch
+    # A key a peer cannot find would be refused there (token_invalid) and a 503 here.
+    assert signing_stretch["served"] > 0 and 503 not in signing_stretch["statuses"], signing_stretch
+    refusals = {code for (outcome, code) in verifications if outcome == "refused"}
+    assert refusals <= {"token_replayed"}, verifications
     assert [c.status for c in run.new_key_accepted_by] == [200, 200], run.new_key_accepted_by
     assert dict(run.deliveries_before) == {201: 2} and dict(run.deliveries_after) == {201: 3}, (run.deliveries_before, run.deliveries_after)
     for fault in run.faults:
         after = load.window(fault.recovered, fault.after_end)
         assert after["served"] > 0, f"no bill served after recovering from: {fault.name}"
+
+
+def _outcome(line: str) -> tuple[str, str]:
+    found = re.search(r"outcome=(\S+) code=(\S+)", line)
+    return (found[1], found[2]) if found else ("?", line)
 
 
 def _bills_as_their_buyers_see_them(cluster, buyers, orders) -> dict:
