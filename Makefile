@@ -4,11 +4,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test deploy-check faults demo bench load keys clean
+.PHONY: install up test deploy-check faults matrix demo bench load keys clean
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt libs/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt libs/ms_token/pyproject.toml libs/service_kit/pyproject.toml dev/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -31,6 +31,10 @@ faults: install
 # The Kubernetes manifests, rendered (kubectl kustomize) and checked offline: schemas and our rules.
 deploy-check: install
 	$(PY) deploy/check.py
+
+# The X-MS-TOKEN library on every supported Python, Django and DRF, from its wheel (noxfile.py).
+matrix: install
+	$(VENV)/bin/nox --noxfile noxfile.py
 
 demo: install
 	$(PY) scripts/demo.py

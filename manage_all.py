@@ -68,14 +68,15 @@ def cmd_keys(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="manage_all.py keys", description="Create missing signing keys.")
     parser.add_argument("--rotate", choices=SERVICES, help="add a new current key for SERVICE")
     args = parser.parse_args(argv)
-    from service_kit.keys import ACTIVATION_SECONDS, create_key, ensure_key
+    from ms_token.keys import ACTIVATION_SECONDS, create_key, ensure_key
 
+    keys_dir = Path(os.environ["MS_KEYS_DIR"])
     for service in SERVICES:
-        created = ensure_key(service)
+        created = ensure_key(service, keys_dir)
         if created:
             print(f"{service}: created signing key {created.kid}")
     if args.rotate:
-        key = create_key(args.rotate)
+        key = create_key(args.rotate, keys_dir)
         print(
             f"{args.rotate}: new key {key.kid}, published now, signing in {ACTIVATION_SECONDS} s "
             "(restart not needed); the old key stays published until its tokens have expired"

@@ -51,7 +51,6 @@ from cpu_meter import CpuMeter, cpu_model
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 MODES = ("none", "static", "fetched", "xms", "xms-redis")
 CONCURRENCY = (1, 8)
@@ -75,7 +74,7 @@ def use_bench_databases(server_url: str) -> None:
 def drop_bench_databases(server_url: str, names: list[str] | None = None) -> None:
     from psycopg import sql
 
-    from service_kit.testing import postgres_admin
+    from shopdev.processes import postgres_admin
 
     with postgres_admin(server_url) as admin:
         for name in names or [f"bench_{service}" for service in SERVICES]:
@@ -248,7 +247,7 @@ def main(argv: list[str]) -> int:
 
 def bench_shop(work_dir: Path):
     """The three services with the bench endpoints mounted (not started)."""
-    from shop import Shop, python_path_with
+    from shopdev.shop import Shop, python_path_with
 
     return Shop(
         work_dir,

@@ -27,7 +27,6 @@ from pathlib import Path
 from cpu_meter import cpu_model
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "libs"))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ms_token_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -39,12 +38,13 @@ def configure(database_url: str) -> None:
     import django
     from django.conf import settings
 
+    from ms_token.testing import create_keys
     from service_kit.conf import common_settings
-    from service_kit.testing import use_fresh_keys
 
-    use_fresh_keys(Path(tempfile.mkdtemp(prefix="ms-token-bench-keys-")))
+    keys_dir = create_keys(Path(tempfile.mkdtemp(prefix="ms-token-bench-keys-")), "user", "product", "billing")
+    os.environ["MS_KEYS_DIR"] = str(keys_dir)
     values = common_settings(service="product", base_dir=REPO / "bench")
-    values["MS_TOKEN"] = {"TRUSTED_ISSUERS": {"billing": ["products:read"]}}
+    values["MS_TOKEN"]["TRUSTED_ISSUERS"] = {"billing": ["products:read"]}
     values["ROOT_URLCONF"] = "service_kit.urls"
     settings.configure(**values)
     django.setup()
@@ -55,7 +55,7 @@ def ensure_database(url: str) -> None:
     import dj_database_url
     from psycopg import sql
 
-    from service_kit.testing import postgres_admin
+    from shopdev.processes import postgres_admin
 
     name = dj_database_url.parse(url)["NAME"]
     with postgres_admin(url) as connection:
@@ -151,10 +151,10 @@ def main() -> int:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     configure(database_url)
 
-    from service_kit.keys import load_key_ring
-    from service_kit.ms_token.replay import DatabaseReplayStore, RedisReplayStore
-    from service_kit.ms_token.tokens import mint
-    from service_kit.ms_token.verification import verify
+    from ms_token.keys import load_key_ring
+    from ms_token.replay import DatabaseReplayStore, RedisReplayStore
+    from ms_token.tokens import mint
+    from ms_token.verification import verify
     from service_kit.testing import preload_peer_keys
 
     preload_peer_keys("billing")

@@ -16,11 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "e2e"))  # the outside harness shared with the e2e tests
+from shopdev.shop import Shop
+from shopdev.story import StoryFailure, play_story
 
-from shop import Shop  # noqa: E402
-from story import StoryFailure, play_story  # noqa: E402
 
 
 def capture_token(shop: Shop, method: str, path: str) -> str:
@@ -29,8 +27,8 @@ def capture_token(shop: Shop, method: str, path: str) -> str:
     from django.conf import settings
 
     if not settings.configured:
-        settings.configure(SERVICE_NAME="billing", MS_TOKEN={})
-    from service_kit.ms_token.tokens import mint
+        settings.configure(MS_TOKEN={"SERVICE_NAME": "billing"})
+    from ms_token.tokens import mint
 
     return mint("product", "products:read", method, path, issuer="billing", key=shop.signing_key("billing"))
 

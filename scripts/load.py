@@ -21,11 +21,8 @@ from collections import Counter
 from pathlib import Path
 
 import requests
+from shopdev.shop import Shop
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "e2e"))
-
-from shop import Shop  # noqa: E402
 
 TIMEOUT = 30
 

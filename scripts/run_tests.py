@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Run every test suite, each in its own process with its own settings, and sum the results.
+"""Run the static checks and every test suite, each in its own process with its own settings,
+and sum the results. ``run_tests.py [name ...]`` runs only the named checks and suites.
 
 A suite that runs no test fails: a green run must mean tests ran.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -13,11 +15,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SUITES = [
-    ("libs", REPO / "libs"),
+    ("ms_token", REPO / "libs" / "ms_token"),
+    ("service_kit", REPO / "libs" / "service_kit"),
     ("user", REPO / "user_project"),
     ("product", REPO / "product_project"),
     ("billing", REPO / "billing_project"),
     ("system", REPO / "tests"),
+]
+PROJECTS = ["user_project", "product_project", "billing_project"]
+BIN = Path(sys.executable).parent
+# (name, command, working directory, extra environment): each must exit 0.
+CHECKS = [
+    # The lines between the libraries and the projects (.importlinter); the projects are not
+    # installed packages, so their directories go on the path for the analysis only.
+    ("imports", [str(BIN / "lint-imports")], REPO,
+     {"PYTHONPATH": os.pathsep.join(str(REPO / project) for project in PROJECTS)}),
+    # The library is typed (py.typed): mypy --strict with django-stubs and DRF's stubs.
+    ("types", [str(BIN / "mypy")], REPO / "libs" / "ms_token", {}),
 ]
 
 
@@ -36,9 +50,16 @@ def _counts(report: Path) -> tuple[int, int, int]:
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {name for name, _ in SUITES}
+    wanted = set(argv) or {name for name, *_ in CHECKS + SUITES}
     totals = [0, 0, 0]
     broken: list[str] = []
+    for name, command, directory, env in CHECKS:
+        if name not in wanted:
+            continue
+        print(f"\n==> {name} check: {' '.join(Path(part).name for part in command)}", flush=True)
+        code = subprocess.call(command, cwd=directory, env={**os.environ, **env})
+        if code != 0:
+            broken.append(f"{name} check (exit {code})")
     with tempfile.TemporaryDirectory() as tmp:
         for name, directory in SUITES:
             if name not in wanted:

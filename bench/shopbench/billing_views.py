@@ -8,8 +8,8 @@ import requests
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from service_kit.ms_token.client import ServiceCallError, ServiceClient
-from service_kit.ms_token.settings import ms_token_settings
+from ms_token.client import ServiceCallError, ServiceClient
+from ms_token.settings import ms_token_settings
 
 class ConstantSource:
     """A token source that sends the same value every time: the static shared token of the

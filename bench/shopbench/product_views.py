@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Product
-from service_kit.ms_token.authentication import MSTokenAuthentication
-from service_kit.ms_token.permissions import HasServiceScope
+from ms_token.contrib.rest_framework import MSTokenAuthentication
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
 
 # The article's first design sends its static token in the X-MS-TOKEN header too.
 STATIC_TOKEN_HEADER = "HTTP_X_MS_TOKEN"
@@ -81,8 +81,8 @@ class VerifyOnlyAuthentication(MSTokenAuthentication):
     Never for a service (a bad token is a 500 here)."""
 
     def authenticate(self, request):
-        from service_kit.ms_token.principal import ServicePrincipal
-        from service_kit.ms_token.verification import verify
+        from ms_token.principal import ServicePrincipal
+        from ms_token.verification import verify
 
         token = request.META.get("HTTP_X_MS_TOKEN")
         if token is None:
@@ -96,7 +96,7 @@ class RedisReplayAuthentication(MSTokenAuthentication):
     beside the database store of the plain "xms" mode, in the same run."""
 
     def get_replay_store(self):
-        from service_kit.ms_token.replay import RedisReplayStore
+        from ms_token.replay import RedisReplayStore
 
         store = getattr(RedisReplayAuthentication, "_store", None)
         if store is None:

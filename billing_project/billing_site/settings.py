@@ -16,7 +16,7 @@ ROOT_URLCONF = "billing_site.urls"
 WSGI_APPLICATION = "billing_site.wsgi.application"
 
 # No service calls billing; it trusts none.
-MS_TOKEN = {"TRUSTED_ISSUERS": {}}
+MS_TOKEN["TRUSTED_ISSUERS"] = {}  # noqa: F821
 
 # An Idempotency-Key claimed by a request that died with its process (a killed worker or
 # replica) blocks retries with 409 until it is this old; then a retry takes it over. It must

@@ -15,7 +15,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from service_kit.ms_token.client import ServiceCallError, ServiceClient, answer_json
+from ms_token.client import ServiceCallError, ServiceClient
+from ms_token.settings import ms_token_settings
+from ms_token.transport import answer_json
 
 from .models import PRICE_DIGITS
 
@@ -94,9 +96,7 @@ _clients: dict[tuple[str, str], ServiceClient] = {}
 
 def service_client(service: str) -> ServiceClient:
     """One client per peer and base URL, so its per-thread keep-alive sessions are reused."""
-    from django.conf import settings
-
-    cache_key = (service, settings.SERVICE_URLS[service])
+    cache_key = (service, ms_token_settings.SERVICE_URLS[service])
     client = _clients.get(cache_key)
     if client is None:
         client = _clients.setdefault(cache_key, ServiceClient(service))

@@ -14,7 +14,6 @@ from service_kit.serializers import ErrorSerializer
 from service_kit.user_auth import UserTokenAuthentication
 
 from . import selectors, services
-from .api_errors import as_api_errors
 from .models import IDEMPOTENCY_KEY_MAX_LENGTH, Bill, Delivery
 from .serializers import (
     BillCreateSerializer,
@@ -119,8 +118,7 @@ class BillListCreateView(UserTokenView):
         payload = BillCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         lines = [services.BillLine(**item) for item in payload.validated_data["items"]]
-        with as_api_errors():
-            outcome = services.create_bill(user_id=user_id, lines=lines, idempotency_key=idempotency_key)
+        outcome = services.create_bill(user_id=user_id, lines=lines, idempotency_key=idempotency_key)
         headers = {"Location": reverse("bill-detail", kwargs={"pk": outcome.bill.pk}, request=request)}
         if not outcome.created:
             headers[REPLAYED_HEADER] = "true"
@@ -170,10 +168,7 @@ class BillDeliveryView(UserTokenView):
         bill = self.get_bill()
         payload = DeliveryCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        with as_api_errors():
-            outcome = services.initiate_delivery(
-                bill=bill, shipping_address=payload.validated_data.get("shipping_address")
-            )
+        outcome = services.initiate_delivery(bill=bill, shipping_address=payload.validated_data.get("shipping_address"))
         return Response(
             DeliverySerializer(outcome.delivery).data,
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,

@@ -20,16 +20,10 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from bills import peers
-from service_kit.jwks import clear_remote_key_sets
-from service_kit.testing import (
-    ServiceProcess,
-    make_user_token,
-    preload_peer_keys,
-    service_processes,
-    start_all,
-    stop_all,
-    use_fresh_keys,
-)
+from ms_token.jwks import clear_remote_key_sets
+from ms_token.settings import reload_settings
+from service_kit.testing import make_user_token, preload_peer_keys, use_fresh_keys
+from shopdev.processes import ServiceProcess, service_processes, start_all, stop_all
 
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
@@ -72,9 +66,10 @@ def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
         env={"MS_KEYS_DIR": str(signing_keys), "LOG_LEVEL": "WARNING"},
     )
     start_all(processes.values())
-    saved_urls = settings.SERVICE_URLS
+    saved = settings.MS_TOKEN
     # This process's billing calls the same peers as the billing subprocess does.
-    settings.SERVICE_URLS = {**saved_urls, **{s: p.url for s, p in processes.items()}}
+    settings.MS_TOKEN = {**saved, "SERVICE_URLS": {**saved["SERVICE_URLS"], **{s: p.url for s, p in processes.items()}}}
+    reload_settings()
     clear_remote_key_sets()
     # User tokens verify with the user key of the test keys directory, so a fault injected with
     # `responses` never hits a JWKS fetch of ours.
@@ -82,7 +77,8 @@ def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
     try:
         yield Shop(processes)
     finally:
-        settings.SERVICE_URLS = saved_urls
+        settings.MS_TOKEN = saved
+        reload_settings()
         clear_remote_key_sets()
         peers.clear_clients()
         stop_all(processes.values())

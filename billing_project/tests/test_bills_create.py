@@ -212,8 +212,8 @@ def test_billing_needs_a_user_token(api_client, db, catalogue):
 
 
 def test_a_service_token_opens_no_bill_views(api_client, db):
-    from service_kit.keys import load_key_ring
-    from service_kit.ms_token.tokens import mint
+    from ms_token.keys import load_key_ring
+    from ms_token.tokens import mint
 
     token = mint(
         "billing", "bills:read", "GET", BILLS_URL, issuer="product", key=load_key_ring("product").signing_key

@@ -8,7 +8,8 @@ import responses
 from django.db import IntegrityError, transaction
 
 from bills.models import Delivery
-from service_kit.testing import free_port, preload_peer_keys
+from ms_token.testing import free_port
+from service_kit.testing import preload_peer_keys
 
 from .conftest import BILLS_URL, HTTP_TIMEOUT, bearer, client_for, items
 from .test_idempotency import _post_at_once
@@ -167,7 +168,7 @@ def test_user_service_faults_are_a_503_and_store_nothing(alice_client, alice, sh
 @pytest.fixture
 def user_service_gone(settings):
     """The user service's URL now leads nowhere; its keys stay known (as if cached before)."""
-    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "SERVICE_URLS": {**settings.MS_TOKEN["SERVICE_URLS"], "user": f"http://127.0.0.1:{free_port()}"}}
     preload_peer_keys("user")
 
 

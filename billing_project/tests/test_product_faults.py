@@ -3,7 +3,6 @@
 
 import json
 import logging
-import os
 
 import pytest
 import requests
@@ -12,8 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bills.models import Bill
-from service_kit.keys import clear_key_cache
-from service_kit.testing import free_port
+from ms_token.testing import free_port
 
 from .conftest import BILLS_URL, assert_unavailable_and_nothing_stored, items
 
@@ -161,27 +159,22 @@ def test_a_product_list_spread_over_pages_is_followed(alice_client, shop, catalo
 
 
 def test_a_real_product_service_that_refuses_our_key_is_a_503_with_the_reason_logged(
-    alice_client, catalogue, caplog
+    alice_client, catalogue, caplog, settings
 ):
     """Billing signs with a key it does not publish: the real product service refuses it."""
     rogue = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    os.environ["MS_SIGNING_KEY"] = rogue.decode()
-    clear_key_cache()
-    try:
-        with caplog.at_level(logging.WARNING):
-            response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
-    finally:
-        del os.environ["MS_SIGNING_KEY"]
-        clear_key_cache()
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "SIGNING_KEY": rogue.decode()}
+    with caplog.at_level(logging.WARNING):
+        response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
 
     assert_unavailable_and_nothing_stored(response)
     assert "401" in caplog.text and "token_invalid" in caplog.text
 
 
 def test_nothing_listening_at_the_product_url_is_a_503(alice_client, catalogue, settings):
-    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": f"http://127.0.0.1:{free_port()}"}
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "SERVICE_URLS": {**settings.MS_TOKEN["SERVICE_URLS"], "product": f"http://127.0.0.1:{free_port()}"}}
     response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
     assert_unavailable_and_nothing_stored(response)
 

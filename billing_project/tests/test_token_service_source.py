@@ -18,9 +18,10 @@ import requests
 
 from bills import peers
 from bills.models import Delivery
-from service_kit.ms_token.exceptions import ServiceCallError
-from service_kit.ms_token.sources import TokenServiceTokenSource, get_token_source
-from service_kit.testing import free_port, preload_peer_keys
+from ms_token.exceptions import ServiceCallError
+from ms_token.sources import TokenServiceTokenSource, get_token_source
+from ms_token.testing import free_port
+from service_kit.testing import preload_peer_keys
 
 from .conftest import BILLS_URL, HTTP_TIMEOUT, assert_unavailable_and_nothing_stored, items
 
@@ -146,7 +147,7 @@ def test_a_disabled_billing_gets_503_from_the_next_request_and_no_bill(
 
 
 def test_a_dead_token_service_is_a_503_and_no_bill(token_service_source, alice_client, catalogue, settings):
-    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "user": f"http://127.0.0.1:{free_port()}"}
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "SERVICE_URLS": {**settings.MS_TOKEN["SERVICE_URLS"], "user": f"http://127.0.0.1:{free_port()}"}}
     preload_peer_keys("user")  # alice's Bearer token still verifies; only the token service is gone
     response = alice_client.post(BILLS_URL, items((catalogue["keyboard"], 1)), format="json")
     assert_unavailable_and_nothing_stored(response, service="user")

@@ -2,32 +2,17 @@
 and services."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import generics, serializers
+from rest_framework import generics
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 
-from service_kit.ms_token.permissions import HasServiceScope
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
 from service_kit.permissions import IsEndUser, IsStaffUser
 
 from . import selectors, services
 from .models import Product
 from .serializers import MAX_IDS, ProductListFilterSerializer, ProductSerializer
-
-T = TypeVar("T")
-
-
-def call_service(service: Callable[..., T], **kwargs: Any) -> T:
-    """Run a write; the model's own rules, broken, are a 400 naming the field."""
-    try:
-        return service(**kwargs)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(serializers.as_serializer_error(exc)) from exc
-
 
 class ProductPagination(PageNumberPagination):
     """Pages of 20 (``?page_size=`` up to 100). A ``?ids=`` listing fits on one page, so a caller
@@ -78,7 +63,7 @@ class ProductListView(ProductAccess, generics.ListCreateAPIView):
         return selectors.product_list(**filters.validated_data)
 
     def perform_create(self, serializer: ProductSerializer) -> None:
-        serializer.instance = call_service(services.product_create, **serializer.validated_data)
+        serializer.instance = services.product_create(**serializer.validated_data)
 
 
 @extend_schema_view(
@@ -96,9 +81,7 @@ class ProductDetailView(ProductAccess, generics.RetrieveUpdateDestroyAPIView):
         return product
 
     def perform_update(self, serializer: ProductSerializer) -> None:
-        serializer.instance = call_service(
-            services.product_update, product=serializer.instance, changes=serializer.validated_data
-        )
+        serializer.instance = services.product_update(product=serializer.instance, changes=serializer.validated_data)
 
     def perform_destroy(self, instance: Product) -> None:
         services.product_deactivate(product=instance)

@@ -13,4 +13,4 @@ ROOT_URLCONF = "product_site.urls"
 WSGI_APPLICATION = "product_site.wsgi.application"
 
 # Which calling services this service trusts, and the most each may be granted.
-MS_TOKEN = {"TRUSTED_ISSUERS": {"billing": ["products:read"]}}
+MS_TOKEN["TRUSTED_ISSUERS"] = {"billing": ["products:read"]}  # noqa: F821

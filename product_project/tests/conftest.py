@@ -73,8 +73,8 @@ def make_product(db):
 def service_token(db):
     """``service_token(scope, method=..., path=..., issuer=..., body=...)``: a fresh X-MS-TOKEN
     minted as that service would, for the product service."""
-    from service_kit.keys import load_key_ring
-    from service_kit.ms_token.tokens import mint
+    from ms_token.keys import load_key_ring
+    from ms_token.tokens import mint
 
     def make(scope="products:read", *, method="GET", path=PRODUCTS_URL, issuer="billing", body=None):
         return mint("product", scope, method, path, body, issuer=issuer, key=load_key_ring(issuer).signing_key)

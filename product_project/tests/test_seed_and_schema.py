@@ -24,7 +24,7 @@ def test_seed_demo_is_idempotent_and_prints_the_admin_login(monkeypatch, setting
     second = seed()
     assert sorted(Product.objects.values_list("sku", flat=True)) == skus
     assert get_user_model().objects.filter(username="admin").count() == 1
-    url = settings.SERVICE_URLS["product"]
+    url = settings.MS_TOKEN["SERVICE_URLS"]["product"]
     for output in (first, second):
         assert f"product: admin login admin / admin-demo-2026! at {url}/admin/" in output
     admin = authenticate(username="admin", password="admin-demo-2026!")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from helpers import Account, RedisServer, register, staff_of
-from shop import Shop
+from shopdev.shop import Shop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN_SOURCES = ("self", "token-service")
@@ -84,7 +84,7 @@ def account(shop) -> Account:
 
 @pytest.fixture
 def redis_server(tmp_path):
-    from service_kit.testing import free_port
+    from ms_token.testing import free_port
 
     server = RedisServer(free_port(), tmp_path).start()
     try:

@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service_kit.keys import SigningKey
+from ms_token.keys import SigningKey
 
 
 def b64url(data: bytes) -> str:

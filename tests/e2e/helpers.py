@@ -10,8 +10,8 @@ from pathlib import Path
 
 import requests
 
-from shop import Shop
-from story import bearer
+from shopdev.shop import Shop
+from shopdev.story import bearer
 
 STAFF_USERNAME = "staff"
 

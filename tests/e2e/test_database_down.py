@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from service_kit.testing import ServiceProcess, free_port
+from shopdev.processes import ServiceProcess, free_port
 
 
 def test_a_database_that_does_not_answer_is_a_503_not_a_500(tmp_path):

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import forge
-from service_kit.keys import SigningKey
+from ms_token.keys import SigningKey
 from tokens import TOKEN_ENDPOINT, library_token, token_service_token
 
 PATH = "/api/products/"

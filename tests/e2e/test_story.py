@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import requests
 
-from shop import Shop, Verification
-from story import bearer, play_story
+from shopdev.shop import Shop, Verification
+from shopdev.story import bearer, play_story
 from tokens import library_token, token_service_token
 
 ACCEPTED_FROM_BILLING = Verification(issuer="billing", outcome="accepted", code="-", caller="billing")

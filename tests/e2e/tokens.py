@@ -12,7 +12,7 @@ import json
 
 import requests
 
-from shop import Shop
+from shopdev.shop import Shop
 
 TOKEN_ENDPOINT = "/api/service-tokens/"
 ASSERTION_SCOPE = "service-tokens:request"
@@ -67,7 +67,7 @@ def _library_mint():
     from django.conf import settings
 
     if not settings.configured:
-        settings.configure(SERVICE_NAME="billing", MS_TOKEN={})
-    from service_kit.ms_token.tokens import mint
+        settings.configure(MS_TOKEN={"SERVICE_NAME": "billing"})
+    from ms_token.tokens import mint
 
     return mint

@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service_kit.keys import SigningKey, create_key
-from service_kit.testing import ServiceProcess, in_parallel
+from ms_token.keys import SigningKey, create_key
+from shopdev.processes import ServiceProcess, in_parallel
 
 from backends import HAProxy, PostgresServer, RedisServer
 from hosts import Network

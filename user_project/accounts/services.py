@@ -10,18 +10,28 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
+from service_kit.errors import DomainError
 
 from .models import User
 from .selectors import user_get
 from .tokens import ShopRefreshToken
 
 
-class UsernameTaken(Exception):
+class UsernameTaken(DomainError):
     """Another account already has this username."""
 
+    code = "unique"
+    detail = "A user with that username already exists."
+    field = "username"
 
-class RefreshRefused(Exception):
+
+class RefreshRefused(DomainError):
     """The refresh token is invalid, expired, already used or logged out, or its user is gone."""
+
+    status = 401
+    code = "token_not_valid"
+    detail = "Token is invalid or expired"
+    www_authenticate = 'Bearer realm="api"'
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ def register_user(*, username: str, email: str, password: str) -> User:
         with transaction.atomic():
             return User.objects.create_user(username=username, email=email, password=password)
     except IntegrityError as exc:
-        raise UsernameTaken(username) from exc
+        raise UsernameTaken() from exc
 
 
 def update_profile(*, user: User, data: dict[str, Any]) -> User:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from service_kit.conf import SERVICE_NAMES
-from service_kit.ms_token.sources import ASSERTION_SCOPE
+from ms_token.sources import ASSERTION_SCOPE
 
 SERVICE_NAME_PATTERN = r"[a-z][a-z0-9_-]{0,63}"
 # RFC 6749 scope-token: printable ASCII but space, double quote and backslash.

@@ -6,18 +6,19 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.conf import settings
-from service_kit.ms_token.settings import ms_token_settings
-from service_kit.ms_token.sources import ASSERTION_SCOPE
-from service_kit.ms_token.tokens import b64url_encode, sign_claims
+from ms_token.settings import ms_token_settings
+from ms_token.sources import ASSERTION_SCOPE
+from ms_token.tokens import b64url_encode, sign_claims
+from service_kit.errors import DomainError
 
 from .models import IssuedServiceToken
 from .selectors import service_caller_grant
 
 
-class IssuanceRefused(Exception):
+class IssuanceRefused(DomainError):
     """No token for this request; ``code`` says why (the API's error code)."""
 
+    status = 403
     code = "issuance_refused"
 
 
@@ -65,7 +66,7 @@ def service_token_issue(
         raise CallerUnknown(f"{caller} is not a registered caller of the token service.")
     if not registered.is_enabled:
         raise CallerDisabled(f"{caller} is disabled at the token service.")
-    if audience not in settings.SERVICE_URLS:
+    if audience not in ms_token_settings.SERVICE_URLS:
         raise AudienceUnknown(f"There is no service {audience!r}.")
     requested = frozenset(scope.split())
     missing = requested - registered.scopes
@@ -79,7 +80,7 @@ def service_token_issue(
     jti = b64url_encode(os.urandom(16)).decode("ascii")
     scope = " ".join(sorted(requested))
     claims = {
-        "iss": settings.SERVICE_NAME,  # the token service: callees take its key from its JWKS
+        "iss": ms_token_settings.SERVICE_NAME,  # the token service: callees take its key from its JWKS
         "sub": caller,  # the calling service, whose grant the callee applies
         "aud": audience,
         "iat": now,

@@ -2,23 +2,19 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
+from rest_framework import generics
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from service_kit.middleware import current_request_id
 from service_kit.parsers import JSONParser
-from service_kit.ms_token.authentication import MSTokenAuthentication
-from service_kit.ms_token.exceptions import TokenInvalid
-from service_kit.ms_token.permissions import HasServiceScope
-from service_kit.ms_token.sources import ASSERTION_SCOPE
+from ms_token.contrib.rest_framework import MSTokenAuthentication
+from ms_token.contrib.rest_framework.exceptions import TokenInvalid
+from ms_token.contrib.rest_framework.permissions import HasServiceScope
+from ms_token.sources import ASSERTION_SCOPE
 from service_kit.serializers import ErrorSerializer
 
 from . import services
 from .serializers import ServiceTokenRequestSerializer, ServiceTokenSerializer
-
-
-class TokenIssuanceRefused(exceptions.PermissionDenied):
-    default_code = "issuance_refused"
 
 
 class IsSelfSignedAssertion(BasePermission):
@@ -55,14 +51,11 @@ class ServiceTokenView(generics.GenericAPIView):
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            issued = services.service_token_issue(
-                caller=request.user.service,
-                assertion_jti=request.user.jti,
-                request_id=current_request_id(),
-                **serializer.validated_data,
-            )
-        except services.IssuanceRefused as exc:
-            raise TokenIssuanceRefused(str(exc), code=exc.code) from exc
+        issued = services.service_token_issue(
+            caller=request.user.service,
+            assertion_jti=request.user.jti,
+            request_id=current_request_id(),
+            **serializer.validated_data,
+        )
         # RFC 6749 5.1: a response carrying a token is never cached.
         return Response(ServiceTokenSerializer(issued).data, headers={"Cache-Control": "no-store"})

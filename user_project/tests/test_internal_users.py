@@ -2,8 +2,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from service_kit.keys import load_key_ring
-from service_kit.ms_token.tokens import mint
+from ms_token.keys import load_key_ring
+from ms_token.tokens import mint
 from service_kit.testing import make_user_token, preload_peer_keys
 from tests.helpers import assert_error
 

@@ -15,12 +15,12 @@ from unittest import mock
 import pytest
 from rest_framework.test import APIClient
 
-from service_kit.keys import load_key_ring
-from service_kit.ms_token.exceptions import TokenRejected
-from service_kit.ms_token.settings import ms_token_settings
-from service_kit.ms_token.sources import ASSERTION_SCOPE, TOKEN_ENDPOINT_PATH
-from service_kit.ms_token.tokens import body_hash, mint
-from service_kit.ms_token.verification import verify
+from ms_token.keys import load_key_ring
+from ms_token.exceptions import TokenRejected
+from ms_token.settings import ms_token_settings
+from ms_token.sources import ASSERTION_SCOPE, TOKEN_ENDPOINT_PATH
+from ms_token.tokens import body_hash, mint
+from ms_token.verification import verify
 from service_kit.testing import preload_peer_keys
 from service_tokens.models import IssuedServiceToken, ServiceCaller, ServiceGrant
 from service_tokens.selectors import service_caller_grant
@@ -254,7 +254,7 @@ def test_an_expired_assertion_is_401(nothing_issued):
     body = encode(PRODUCTS)
     key = load_key_ring("billing").signing_key
     # Signed 40 s ago with a 30 s lifetime: expired beyond the 5 s leeway.
-    with mock.patch("service_kit.ms_token.tokens.time.time", return_value=time.time() - 40):
+    with mock.patch("ms_token.tokens.time.time", return_value=time.time() - 40):
         stale = mint("user", ASSERTION_SCOPE, "POST", TOKEN_ENDPOINT_PATH, body, issuer="billing", key=key)
     assert_error(ask(PRODUCTS, token=stale), 401, "token_expired")
 
@@ -293,7 +293,7 @@ def test_an_assertion_with_a_scope_beyond_the_callers_policy_is_403(nothing_issu
 def test_a_token_service_token_cannot_serve_as_an_assertion(nothing_issued):
     """Even if a grant allowed it: a token must never buy another token."""
     body = encode(PRODUCTS)
-    from service_kit.ms_token.tokens import sign_claims
+    from ms_token.tokens import sign_claims
 
     now = int(time.time())
     forged_by_us = sign_claims({

@@ -7,7 +7,7 @@ import jwt
 import pytest
 from rest_framework.test import APIClient
 
-from service_kit.keys import load_key_ring
+from ms_token.keys import load_key_ring
 from service_kit.testing import make_user_token
 from tests.helpers import assert_error
 

@@ -23,16 +23,14 @@ WSGI_APPLICATION = "user_site.wsgi.application"
 # a deactivated or deleted account stops working at once, not when its token expires.
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F821
     "accounts.authentication.UserJWTAuthentication",
-    "service_kit.ms_token.authentication.MSTokenAuthentication",
+    "ms_token.contrib.rest_framework.MSTokenAuthentication",
     "rest_framework.authentication.SessionAuthentication",
 ]
 
 # Which calling services this service trusts, and the most each may be granted.
 # service-tokens:request: the service may ask the token service (POST /api/service-tokens/) for
 # tokens; what it then gets is the grant table's decision (admin), bounded by each callee's policy.
-MS_TOKEN = {
-    "TRUSTED_ISSUERS": {
-        "billing": ["users:read", "service-tokens:request"],
-        "product": ["service-tokens:request"],
-    }
+MS_TOKEN["TRUSTED_ISSUERS"] = {  # noqa: F821
+    "billing": ["users:read", "service-tokens:request"],
+    "product": ["service-tokens:request"],
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 
-from django.conf import settings
+from ms_token.settings import ms_token_settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -43,7 +43,7 @@ class Command(BaseCommand):
 
         password = os.environ.get("DEMO_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         self._ensure_admin(username="admin", password=password)
-        url = settings.SERVICE_URLS["product"]
+        url = ms_token_settings.SERVICE_URLS["product"]
         self.stdout.write(f"product: admin login admin / {password} at {url}/admin/")
 
     def _ensure_admin(self, *, username: str, password: str) -> None:

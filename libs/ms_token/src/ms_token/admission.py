@@ -1,0 +1,83 @@
+"""Admitting a token: every check of ``verification.verify``, then the replay store, and one log
+line per decision. Framework-free: ``contrib.rest_framework.MSTokenAuthentication`` is a thin
+DRF wrapper around ``admit``.
+
+The log line names the issuer, the jti, the outcome, the refusal code and the caller; never the
+token. Values taken from a refused token are logged only when they are plain identifiers, so a
+hostile token cannot forge or break log lines.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+from . import exceptions as exc
+from .replay import ReplayStore, get_replay_store
+from .verification import VerifiedToken, rejection, verify
+
+logger = logging.getLogger("ms_token")
+
+_LOGGABLE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def loggable(value: object) -> str:
+    """``value`` if it is a short plain identifier, else ``-``: safe in a log line."""
+    return value if isinstance(value, str) and _LOGGABLE.fullmatch(value) else "-"
+
+
+def log_verification(issuer: object, jti: object, outcome: str, code: str, caller: object = None) -> None:
+    # caller: the service a token-service token speaks for (sub); else the issuer itself.
+    fields = {
+        "issuer": loggable(issuer),
+        "jti": loggable(jti),
+        "outcome": outcome,
+        "code": code,
+        "caller": loggable(issuer if caller is None else caller),
+    }
+    logger.info(
+        "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s"
+        " caller=%(caller)s",
+        fields,
+        extra={"ms_token": fields},
+    )
+
+
+def log_refusal(error: exc.TokenRejected) -> None:
+    log_verification(error.issuer, error.jti, "refused", error.code, error.caller)
+
+
+def _log_unavailable(error: exc.VerificationUnavailable, verified: VerifiedToken | None) -> None:
+    """The issuer's keys (nothing verified yet) or the replay store (token verified) do not
+    answer: logged with what is known for sure."""
+    logger.warning("ms_token verification unavailable: %s", error)
+    if verified is None:
+        log_verification(None, None, "unavailable", "service_unavailable")
+    else:
+        log_verification(verified.issuer, verified.jti, "unavailable", "service_unavailable", verified.caller)
+
+
+def admit(
+    token: str, *, method: str, path: str, body: bytes, store: ReplayStore | None = None
+) -> VerifiedToken:
+    """The token, verified against this request and claimed in the replay store (``store``, else
+    the settings' one). Raises ``TokenRejected`` (refuse, with its code) or
+    ``VerificationUnavailable`` (the issuer's keys or the replay store do not answer: 503)."""
+    try:
+        verified = verify(token, method=method, path=path, body=body)
+    except exc.TokenRejected as error:
+        log_refusal(error)
+        raise
+    except exc.VerificationUnavailable as error:
+        _log_unavailable(error, None)
+        raise
+    try:
+        fresh = (store or get_replay_store()).claim(f"{verified.issuer}:{verified.jti}", verified.expires_at)
+    except exc.VerificationUnavailable as error:
+        _log_unavailable(error, verified)
+        raise
+    if not fresh:
+        replayed = rejection(exc.TOKEN_REPLAYED, "token already used", verified.claims)
+        log_refusal(replayed)
+        raise replayed
+    log_verification(verified.issuer, verified.jti, "accepted", "-", verified.caller)
+    return verified

@@ -1,0 +1,186 @@
+"""The library's settings, read from ``settings.MS_TOKEN`` (a dict), DRF ``api_settings`` style.
+
+    from ms_token.settings import ms_token_settings
+    ms_token_settings.LEEWAY
+
+Every name lives under ``MS_TOKEN``; nothing is read from the environment (that is the project
+settings module's job). Values are resolved lazily, on first use, and again whenever a test
+overrides ``MS_TOKEN`` (Django's ``setting_changed``), so importing this module never needs
+configured settings.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+# The token format's own ceiling: a token lives never more than 300 s. A setting may lower it.
+FORMAT_MAX_TOKEN_TTL = 300
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+DEFAULTS: dict[str, Any] = {
+    # This service's name: the iss of the tokens it signs, the aud it accepts. Required.
+    "SERVICE_NAME": None,
+    # Peer name -> base URL ("http://orders.internal:8000"): where ServiceClient calls it and,
+    # unless JWKS_URLS says otherwise, where its keys are (<URL>/.well-known/jwks.json).
+    "SERVICE_URLS": {},
+    "JWKS_URLS": {},
+    # Issuer -> the scopes this service may grant it, e.g. {"invoices": ["orders:read"]}.
+    "TRUSTED_ISSUERS": {},
+    # Our own signing key(s): PEM text, a PEM file, or a directory of key files
+    # (<KEYS_DIR>/<SERVICE_NAME>/<kid>.pem, see keys.py), in that order of precedence.
+    "SIGNING_KEY": None,
+    "SIGNING_KEY_FILE": None,
+    "KEYS_DIR": None,
+    "TOKEN_TTL": 30,  # seconds a minted token lives
+    "MAX_TOKEN_TTL": FORMAT_MAX_TOKEN_TTL,  # a longer-lived token is refused
+    "LEEWAY": 5,  # seconds of clock skew tolerated on exp, iat and nbf
+    "MAX_TOKEN_BYTES": 4096,  # refused before any decoding
+    # None: the database (this app's table); "redis://...": Redis.
+    "REPLAY_CACHE": None,
+    "REPLAY_DATABASE": "default",
+    "REPLAY_PRUNE_EVERY": 200,  # delete expired rows on every N-th insert (no cron job)
+    # PostgreSQL: commit the replay insert without waiting for the WAL flush (see replay.py).
+    "REPLAY_ASYNC_COMMIT": True,
+    "REDIS_TIMEOUT": 0.5,  # seconds; a Redis that does not answer in time means refusal
+    # How ServiceClient gets its tokens: a name in TOKEN_SOURCES.
+    "TOKEN_SOURCE": "self",
+    "TOKEN_SOURCES": {
+        "self": "ms_token.sources.SelfSignedTokenSource",
+        "token-service": "ms_token.sources.TokenServiceTokenSource",
+    },
+    # A central token service's name (the iss of its tokens, its key in SERVICE_URLS). A token
+    # with this iss and a sub speaks for the service sub. None: no token service.
+    "TOKEN_SERVICE_ISSUER": None,
+    # ServiceClient
+    "CONNECT_TIMEOUT": 2.0,
+    "READ_TIMEOUT": 5.0,
+    "RETRIES": 2,  # extra attempts, idempotent methods only
+    "BACKOFF_FACTOR": 0.1,
+    "TRUST_ENV": False,  # requests' proxy/netrc lookups cost time on every call
+    # A callable (or its dotted path) returning headers to send with every call to a peer
+    # (a request id, say); None: none.
+    "PEER_HEADERS": None,
+}
+
+
+class MSTokenSettings:
+    """``ms_token_settings.NAME``: the ``MS_TOKEN`` value, else the default, checked once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._resolved: dict[str, Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"no ms_token setting {name!r}")
+        resolved = self._resolved
+        if resolved is None:
+            with self._lock:
+                resolved = self._resolved
+                if resolved is None:
+                    resolved = self._resolved = _resolve(getattr(settings, "MS_TOKEN", None) or {})
+        value = resolved[name]
+        # Cached on the instance: later reads are a plain attribute lookup (the hot path).
+        self.__dict__[name] = value
+        return value
+
+    def reload(self) -> None:
+        with self._lock:
+            for name in DEFAULTS:
+                self.__dict__.pop(name, None)
+            self._resolved = None
+
+
+def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(user, Mapping):
+        raise ImproperlyConfigured("MS_TOKEN must be a dict")
+    unknown = set(user) - set(DEFAULTS)
+    if unknown:
+        raise ImproperlyConfigured(f"MS_TOKEN: unknown setting(s) {', '.join(sorted(unknown))}")
+    values = {**DEFAULTS, **user}
+    name = values["SERVICE_NAME"]
+    if not isinstance(name, str) or not name:
+        raise ImproperlyConfigured("MS_TOKEN['SERVICE_NAME'] must name this service")
+    for mapping in ("SERVICE_URLS", "JWKS_URLS"):
+        if not isinstance(values[mapping], Mapping):
+            raise ImproperlyConfigured(f"MS_TOKEN['{mapping}'] must map service name -> URL")
+        values[mapping] = {peer: str(url).rstrip("/") for peer, url in values[mapping].items()}
+    values["TRUSTED_ISSUERS"] = _trust_policy(values["TRUSTED_ISSUERS"])
+    for path_setting in ("SIGNING_KEY_FILE", "KEYS_DIR"):
+        if values[path_setting]:
+            values[path_setting] = Path(values[path_setting])
+    if not 0 < values["MAX_TOKEN_TTL"] <= FORMAT_MAX_TOKEN_TTL:
+        raise ImproperlyConfigured(f"MS_TOKEN: MAX_TOKEN_TTL must be within 1..{FORMAT_MAX_TOKEN_TTL}")
+    if not 0 < values["TOKEN_TTL"] <= values["MAX_TOKEN_TTL"]:
+        raise ImproperlyConfigured("MS_TOKEN: TOKEN_TTL must be positive and at most MAX_TOKEN_TTL")
+    # Checked here, at first use, rather than at the first token (a 500 on every request).
+    store = values["REPLAY_CACHE"] or None
+    if store is not None and not (isinstance(store, str) and store.startswith(REDIS_SCHEMES)):
+        raise ImproperlyConfigured("MS_TOKEN['REPLAY_CACHE'] must be None (the database) or a redis:// URL")
+    values["REPLAY_CACHE"] = store
+    values["TOKEN_SERVICE_ISSUER"] = values["TOKEN_SERVICE_ISSUER"] or None
+    if values["TOKEN_SOURCE"] not in values["TOKEN_SOURCES"]:
+        raise ImproperlyConfigured(
+            f"MS_TOKEN['TOKEN_SOURCE']={values['TOKEN_SOURCE']!r} is not one of {sorted(values['TOKEN_SOURCES'])}"
+        )
+    values["PEER_HEADERS"] = _callable(values["PEER_HEADERS"])
+    return values
+
+
+def _trust_policy(raw: Any) -> dict[str, frozenset[str]]:
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured("MS_TOKEN['TRUSTED_ISSUERS'] must map issuer -> list of scopes")
+    policy = {}
+    for issuer, scopes in raw.items():
+        if isinstance(scopes, str) or not all(isinstance(s, str) and s for s in scopes):
+            raise ImproperlyConfigured(f"MS_TOKEN: scopes for {issuer!r} must be a list of strings")
+        policy[issuer] = frozenset(scopes)
+    return policy
+
+
+def _callable(value: Any) -> Callable[[], Mapping[str, str]] | None:
+    if value is None:
+        return None
+    if callable(value):
+        given: Callable[[], Mapping[str, str]] = value
+        return given
+    if isinstance(value, str):
+        hook: Callable[[], Mapping[str, str]] = import_string(value)
+        return hook
+    raise ImproperlyConfigured("MS_TOKEN['PEER_HEADERS'] must be a callable or its dotted path")
+
+
+ms_token_settings = MSTokenSettings()
+
+# Other modules keep caches derived from settings (key sets by URL, stores); they connect to
+# this signal's sender via ``on_reload``.
+_reload_hooks: list[Callable[[], None]] = []
+
+
+def on_reload(hook: Callable[[], None]) -> Callable[[], None]:
+    """Call ``hook`` whenever ``MS_TOKEN`` changes (tests' ``override_settings``)."""
+    _reload_hooks.append(hook)
+    return hook
+
+
+def reload_settings() -> None:
+    """Read ``MS_TOKEN`` again and drop everything derived from it (done for you when
+    ``override_settings`` or pytest-django's ``settings`` changes ``MS_TOKEN``)."""
+    ms_token_settings.reload()
+    for hook in _reload_hooks:
+        hook()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "MS_TOKEN":
+        reload_settings()
+
+
+setting_changed.connect(_reload)

@@ -1,0 +1,126 @@
+"""Where the client's tokens come from: ``MS_TOKEN_SOURCE`` (``MS_TOKEN["TOKEN_SOURCE"]``).
+
+- ``self`` (default), ``SelfSignedTokenSource``: each token is signed with this service's own key.
+- ``token-service``, ``TokenServiceTokenSource``: each token is asked from the central token
+  service (the user service's ``POST /api/service-tokens/``), which signs it with its key and
+  names us in ``sub``.
+
+Another source is a class with the same ``token`` method, registered by name in
+``MS_TOKEN["TOKEN_SOURCES"]``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+from urllib3.util import Retry
+
+from .keys import SigningKey
+from .client import ServiceClient
+from .transport import answer_json, error_code
+from .exceptions import ServiceCallError
+from .settings import ms_token_settings
+from .tokens import body_hash, mint
+
+logger = logging.getLogger(__name__)
+
+# The token service's endpoint, and the scope its client assertion must carry.
+TOKEN_ENDPOINT_PATH = "/api/service-tokens/"
+ASSERTION_SCOPE = "service-tokens:request"
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+class TokenSource(Protocol):
+    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
+        """A token for exactly one request; called again for every attempt."""
+
+
+class SelfSignedTokenSource:
+    def __init__(self, *, issuer: str | None = None, key: SigningKey | None = None) -> None:
+        self.issuer = issuer  # None: settings.SERVICE_NAME
+        self.key = key  # None: our newest key, re-read on rotation
+
+    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
+        return mint(audience, scope, method, path, body, issuer=self.issuer, key=self.key)
+
+
+class TokenServiceTokenSource:
+    """Asks the token service for every token (one POST per attempt of the call it is for).
+
+    The POST is authenticated by a client assertion in the spirit of RFC 7523 ``private_key_jwt``:
+    an ordinary X-MS-TOKEN that we sign ourselves (``assertion_source``), for the token service
+    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living 30 s and
+    accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
+    in ``sub``; the callee checks it as any token, against its own policy for us.
+
+    The POST is a ``ServiceClient`` call (keep-alive session per thread, timeouts, the answer
+    read by a deadline and within a size cap, a new assertion per attempt) with one rule of its
+    own: a connection that fails is tried once more, POST though it is (a stale keep-alive
+    connection must not fail a call; a token nobody received is harmless). Anything else that
+    goes wrong (timeout, trickle, refusal, 5xx, garbage) raises ``ServiceCallError`` -> 503.
+    """
+
+    attempts = 2
+
+    def __init__(
+        self,
+        *,
+        token_service: str | None = None,
+        base_url: str | None = None,
+        assertion_source: TokenSource | None = None,
+        timeout: tuple[float, float] | None = None,
+    ) -> None:
+        self.token_service = token_service or ms_token_settings.TOKEN_SERVICE_ISSUER
+        if not self.token_service:
+            raise ImproperlyConfigured("MS_TOKEN_SOURCE=token-service needs MS_TOKEN['TOKEN_SERVICE_ISSUER']")
+        self.client = ServiceClient(
+            self.token_service,
+            token_source=assertion_source or SelfSignedTokenSource(),
+            base_url=base_url,
+            timeout=timeout,
+            # connection errors only: no status is retried, and any method may be
+            retry=Retry(
+                total=self.attempts - 1, status_forcelist=(), allowed_methods=None,
+                raise_on_status=False, respect_retry_after_header=False,
+            ),
+        )
+
+    @property
+    def url(self) -> str:
+        return self.client.base_url + TOKEN_ENDPOINT_PATH
+
+    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
+        wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
+        if body:
+            wanted["body_hash"] = body_hash(body)
+        try:
+            response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
+        except ServiceCallError as error:  # unreachable, too slow, garbage, 5xx, 401, 403
+            raise self._failed(error.reason, status=error.status) from error
+        if response.status_code != 200:
+            raise self._failed(f"answered {response.status_code} {error_code(response)}", status=response.status_code)
+        try:
+            document = answer_json(response)
+        except ValueError:
+            document = None
+        token = document.get("token") if isinstance(document, dict) else None
+        if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not _TOKEN_SHAPE.fullmatch(token):
+            raise self._failed("answered without a well-formed token", status=response.status_code)
+        return token
+
+    def _failed(self, reason: str, *, status: int | None = None) -> ServiceCallError:
+        logger.warning("token service %s: %s", self.token_service, reason)
+        return ServiceCallError(self.token_service, f"token service: {reason}", status=status)
+
+
+def get_token_source() -> TokenSource:
+    name = ms_token_settings.TOKEN_SOURCE
+    try:
+        dotted = ms_token_settings.TOKEN_SOURCES[name]
+    except KeyError:
+        raise ImproperlyConfigured(f"MS_TOKEN_SOURCE={name!r} is not one of {sorted(ms_token_settings.TOKEN_SOURCES)}") from None
+    source: TokenSource = import_string(dotted)()
+    return source

@@ -1,0 +1,193 @@
+"""The replay store: atomic first-claim-wins, across threads, with the database and with Redis."""
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+
+from ms_token.models import UsedToken
+from ms_token.replay import DatabaseReplayStore, RedisReplayStore, get_replay_store
+from ms_token.exceptions import ReplayStoreUnavailable
+
+from .conftest import free_port
+
+
+@pytest.mark.django_db
+def test_database_store_accepts_a_key_once():
+    store = DatabaseReplayStore()
+    expires = int(time.time()) + 60
+    assert store.claim("billing:jti-one", expires) is True
+    assert store.claim("billing:jti-one", expires) is False
+    assert store.claim("user:jti-one", expires) is True  # keyed on (iss, jti)
+
+
+@pytest.mark.django_db
+def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
+    now = int(time.time())
+    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(5)])
+    store = DatabaseReplayStore(prune_every=3)
+    for i in range(3):
+        store.claim(f"billing:new-{i}", now + 60)
+    assert not UsedToken.objects.filter(key__startswith="billing:old-").exists()
+    assert UsedToken.objects.filter(key__startswith="billing:new-").count() == 3
+
+
+@pytest.mark.django_db
+def test_a_claim_inside_a_transaction_leaves_that_transactions_commit_mode_alone():
+    # pytest-django runs this test inside a transaction, as ATOMIC_REQUESTS runs a view: the
+    # claim's async commit must not become the commit mode of the service's own writes.
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's (CI runs this suite on PostgreSQL)")
+    assert connection.in_atomic_block
+    assert DatabaseReplayStore(async_commit=True).claim("billing:jti-in-a-transaction", int(time.time()) + 60)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_redis_store_accepts_a_key_once_and_forgets_it_after_expiry(redis_store):
+    assert isinstance(redis_store, RedisReplayStore)
+    assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is True
+    assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is False
+    assert 0 < redis_store.client.ttl(redis_store.prefix + "billing:jti-two") <= 31
+
+
+def test_an_unreachable_redis_is_unavailable_not_acceptance():
+    store = RedisReplayStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
+    with pytest.raises(ReplayStoreUnavailable):
+        store.claim("billing:jti", int(time.time()) + 30)
+    with pytest.raises(ReplayStoreUnavailable):
+        store.ping()
+
+
+@pytest.mark.django_db
+def test_replay_store_down_means_503(call, make_token, settings):
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_CACHE": f"redis://127.0.0.1:{free_port()}/0"}
+    response = call(make_token())
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_store_gone_means_503_not_acceptance(call, make_token):
+    with connection.schema_editor() as editor:
+        editor.delete_model(UsedToken)
+    try:
+        response = call(make_token())
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+    finally:
+        with connection.schema_editor() as editor:
+            editor.create_model(UsedToken)
+
+
+def twenty_copies_at_once(client_factory, token):
+    """Send one token twenty times at once from twenty threads; return the responses."""
+    barrier = threading.Barrier(20)
+    responses = [None] * 20
+
+    def send(index):
+        try:
+            client = client_factory()
+            barrier.wait(timeout=10)
+            responses[index] = client.get("/api/service-only/", HTTP_X_MS_TOKEN=token)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_copies_exactly_one_accepted_database(make_token):
+    from django.test import Client
+
+    responses = twenty_copies_at_once(Client, make_token())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [401] * 19, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 401} == {"token_replayed"}
+    assert UsedToken.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_copies_exactly_one_accepted_redis(make_token, redis_store):
+    from django.test import Client
+
+    responses = twenty_copies_at_once(Client, make_token())
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [401] * 19, statuses
+    assert {r.json()["code"] for r in responses if r.status_code == 401} == {"token_replayed"}
+    assert get_replay_store() is redis_store
+    assert not UsedToken.objects.exists()  # the database was not the store
+
+
+def as_at_a_requests_start(monkeypatch) -> None:
+    """A kept connection, not yet checked in this request (Django's CONN_HEALTH_CHECKS)."""
+    wrapper = connections["default"]  # the connection itself: monkeypatch cannot undo through the proxy
+    wrapper.ensure_connection()
+    monkeypatch.setattr(wrapper, "health_check_enabled", True)
+    monkeypatch.setattr(wrapper, "health_check_done", False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_is_the_requests_connection_check_not_one_more_round_trip(monkeypatch):
+    as_at_a_requests_start(monkeypatch)
+    checks = []
+    monkeypatch.setattr(connections["default"], "is_usable", lambda: checks.append("SELECT 1") or True)
+    assert DatabaseReplayStore().claim("billing:jti-first-statement", int(time.time()) + 60) is True
+    assert checks == []
+    assert connection.health_check_done  # the view's own queries do not check again
+
+
+def require_postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL connection (CI runs this suite on PostgreSQL)")
+
+
+def break_the_kept_connection() -> int:
+    """Another session ends ours, as a database restart or a dropped proxy connection would."""
+    backend = connection.connection.info.backend_pid
+    with connections["default"]._nodb_cursor() as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    return backend
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts(monkeypatch):
+    require_postgresql()
+    as_at_a_requests_start(monkeypatch)
+    old_backend = break_the_kept_connection()
+    store = DatabaseReplayStore()
+    assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is True
+    assert connection.connection.info.backend_pid != old_backend
+    assert store.claim("billing:jti-after-a-restart", int(time.time()) + 60) is False
+    assert UsedToken.objects.filter(key="billing:jti-after-a-restart").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_first_attempt_may_have_committed_is_refused_as_unavailable(monkeypatch):
+    # The row is there, as if the attempt lost with the connection had committed: the second
+    # attempt cannot tell our own insert from a replay's, so the call is a retryable 503.
+    require_postgresql()
+    UsedToken.objects.create(key="billing:jti-lost-with-the-connection", expires_at=int(time.time()) + 60)
+    as_at_a_requests_start(monkeypatch)
+    break_the_kept_connection()
+    with pytest.raises(ReplayStoreUnavailable):
+        DatabaseReplayStore().claim("billing:jti-lost-with-the-connection", int(time.time()) + 60)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_is_prepared_once_per_connection():
+    require_postgresql()
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    store = DatabaseReplayStore()
+    for number in range(threshold + 2):
+        assert store.claim(f"billing:jti-prepared-{number}", int(time.time()) + 60) is True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO%"])
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert len(prepared) == 1 and UsedToken._meta.db_table in prepared[0], prepared

@@ -1,0 +1,288 @@
+"""Settings helpers: read a service's configuration from the environment.
+
+Every project's ``settings.py`` calls :func:`common_settings` and then adds what is its own,
+so the three projects agree on errors, logging, authentication and database handling.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+SERVICE_NAMES = ("user", "product", "billing")
+
+DEFAULT_SERVICE_URLS = {
+    "user": "http://127.0.0.1:8001",
+    "product": "http://127.0.0.1:8002",
+    "billing": "http://127.0.0.1:8003",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def service_url(service: str) -> str:
+    """Base URL of a service from ``<SERVICE>_SERVICE_URL``, without a trailing slash."""
+    return os.environ.get(f"{service.upper()}_SERVICE_URL", DEFAULT_SERVICE_URLS[service]).rstrip("/")
+
+
+def default_allowed_hosts(service: str) -> list[str]:
+    """Loopback, and the host of the service's own ``<SERVICE>_SERVICE_URL``: the name its peers
+    call it by (a Host header Django would otherwise refuse with a 400, so every call a 503)."""
+    hosts = ["127.0.0.1", "localhost", "[::1]"]
+    own = urlsplit(service_url(service)).hostname
+    if own:
+        own = f"[{own}]" if ":" in own else own
+        if own not in hosts:
+            hosts.append(own)
+    return hosts
+
+
+def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
+    """``<SERVICE>_DATABASE_URL``, else ``DATABASE_URL``, else a SQLite file under ``data_dir``."""
+    url = os.environ.get(f"{service.upper()}_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{data_dir / f'{service}.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Concurrent requests (threads, workers) queue for the write lock instead of failing
+        # with "database is locked"; WAL lets readers go on while one writer works.
+        config["CONN_MAX_AGE"] = 0
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    elif config["ENGINE"] == "django.db.backends.postgresql" and importlib.util.find_spec("psycopg"):
+        # psycopg 3 prepares a statement once it has run this often on a connection, on
+        # server-binding cursors only: the X-MS-TOKEN replay claim (Django's own cursors bind on
+        # the client). Django's default, never, suits a transaction-mode pooler that cannot keep
+        # prepared statements (PgBouncer before 1.22, or with max_prepared_statements = 0, its
+        # default before 1.24): behind one, set OPTIONS["prepare_threshold"] = None.
+        config.setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
+    return config
+
+
+def cache_config(service: str, *, data_dir: Path) -> dict[str, Any]:
+    """``CACHE_URL``: ``redis://...`` or ``file:///dir``; unset, files under ``data_dir``. Every
+    worker process of a host shares either (a per-process memory cache would let each gunicorn
+    worker count login attempts on its own)."""
+    url = os.environ.get("CACHE_URL") or f"file://{data_dir / 'cache' / service}"
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                "KEY_PREFIX": service}
+    if url.startswith("file://"):
+        # Django's default of 300 entries culls a third of them at random when full, which an
+        # attacker could use to reset login-throttle counters by spraying usernames.
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": url.removeprefix("file://"), "OPTIONS": {"MAX_ENTRIES": 20000}}
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://... or file:///dir, not {url!r}")
+
+
+def secret_key(debug: bool) -> str:
+    key = os.environ.get("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if debug:
+        return "django-insecure-dev-only-key-never-use-outside-127.0.0.1"
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. With DJANGO_DEBUG off a real secret key is required; "
+        "set DJANGO_SECRET_KEY (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+
+
+def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: Path) -> dict[str, Any]:
+    """The shop's ``MS_TOKEN``, from the environment: keys from ``MS_SIGNING_KEY`` (PEM text),
+    ``MS_SIGNING_KEY_FILE`` or the ``MS_KEYS_DIR`` directory (``.keys/`` in the repo, made by
+    ``manage_all.py keys``); ``MS_REPLAY_CACHE``; ``MS_TOKEN_SOURCE``. The user service is the
+    shop's token service."""
+    return {
+        "SERVICE_NAME": service,
+        "SERVICE_URLS": service_urls,
+        "SIGNING_KEY": os.environ.get("MS_SIGNING_KEY") or None,
+        "SIGNING_KEY_FILE": os.environ.get("MS_SIGNING_KEY_FILE") or None,
+        "KEYS_DIR": Path(os.environ.get("MS_KEYS_DIR") or repo_dir / ".keys"),
+        "REPLAY_CACHE": os.environ.get("MS_REPLAY_CACHE") or None,
+        "TOKEN_SOURCE": os.environ.get("MS_TOKEN_SOURCE") or "self",
+        "TOKEN_SERVICE_ISSUER": "user",
+        "PEER_HEADERS": "service_kit.middleware.request_id_headers",
+    }
+
+
+def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
+    """Settings shared by every service. ``base_dir`` is the project directory."""
+    if service not in SERVICE_NAMES:
+        raise ImproperlyConfigured(f"unknown service {service!r}")
+    repo_dir = base_dir.parent
+    debug = env_bool("DJANGO_DEBUG", True)
+    service_urls = {name: service_url(name) for name in SERVICE_NAMES}
+    return {
+        "BASE_DIR": base_dir,
+        "REPO_DIR": repo_dir,
+        "DEBUG": debug,
+        "SECRET_KEY": secret_key(debug),
+        "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", default_allowed_hosts(service)),
+        "DATABASES": {"default": database_config(service, data_dir=repo_dir / ".data")},
+        "CACHES": {"default": cache_config(service, data_dir=repo_dir / ".data")},
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "INSTALLED_APPS": [
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django.contrib.staticfiles",
+            "rest_framework",
+            "drf_spectacular",
+            "drf_spectacular_sidecar",
+            "service_kit",
+            "ms_token",
+        ],
+        "MIDDLEWARE": [
+            "service_kit.middleware.RequestIDMiddleware",
+            "service_kit.unavailable.DatabaseUnavailableMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "service_kit.middleware.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        ],
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        "AUTH_PASSWORD_VALIDATORS": [
+            {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+            {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+            {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+        ],
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "CSRF_FAILURE_VIEW": "service_kit.errors.csrf_failure",
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": repo_dir / ".data" / "static" / service,
+        "STORAGES": {
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            # Plain storage (no manifest): works without collectstatic in dev and tests.
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        # Serve static files from the finders (no collectstatic needed) so gunicorn serves the
+        # admin's CSS and Swagger UI's offline assets.
+        "WHITENOISE_USE_FINDERS": True,
+        "WHITENOISE_AUTOREFRESH": debug,
+        "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": [
+                # Bearer first: a request with no credentials is answered
+                # `WWW-Authenticate: Bearer`, the header end users need.
+                "service_kit.user_auth.UserTokenAuthentication",
+                "ms_token.contrib.rest_framework.MSTokenAuthentication",
+                "rest_framework.authentication.SessionAuthentication",
+            ],
+            "DEFAULT_PERMISSION_CLASSES": ["service_kit.permissions.IsEndUser"],
+            "DEFAULT_RENDERER_CLASSES": [
+                "rest_framework.renderers.JSONRenderer",
+                "rest_framework.renderers.BrowsableAPIRenderer",
+            ],
+            "DEFAULT_PARSER_CLASSES": [
+                "service_kit.parsers.JSONParser",
+                "rest_framework.parsers.FormParser",
+                "rest_framework.parsers.MultiPartParser",
+            ],
+            "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+            "PAGE_SIZE": 20,
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "service_kit.errors.exception_handler",
+            "DEFAULT_THROTTLE_RATES": {
+                "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min"),
+                "login_username": os.environ.get("LOGIN_USERNAME_THROTTLE_RATE", "20/hour"),
+            },
+            # Client addresses for throttling come from the socket unless this many proxies in
+            # front of us are trusted to set X-Forwarded-For; otherwise any client could
+            # dodge the login throttle by sending a new X-Forwarded-For each time.
+            "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
+        },
+        "SIMPLE_JWT": {
+            "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
+            "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+            "ROTATE_REFRESH_TOKENS": True,
+            "BLACKLIST_AFTER_ROTATION": True,
+            "ALGORITHM": "EdDSA",
+            "ISSUER": "user",
+            "AUDIENCE": "shop",
+            "LEEWAY": 5,
+            "AUTH_TOKEN_CLASSES": ("service_kit.user_auth.UserAccessToken",),
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service} service",
+            "VERSION": "1.0.0",
+            "SERVE_INCLUDE_SCHEMA": False,
+            "SWAGGER_UI_DIST": "SIDECAR",
+            "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+            "REDOC_DIST": "SIDECAR",
+            "COMPONENT_SPLIT_REQUEST": True,
+        },
+        # The X-MS-TOKEN library (ms_token): who we are, where our peers are, our keys, the
+        # replay store, the token source. Each project adds whom it trusts (TRUSTED_ISSUERS).
+        "MS_TOKEN": ms_token_settings(service, service_urls, repo_dir=repo_dir),
+        "LOGGING": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"request_id": {"()": "service_kit.middleware.RequestIDLogFilter"}},
+            "formatters": {
+                "plain": {
+                    "format": "%(asctime)s %(levelname)s %(name)s [rid=%(request_id)s] %(message)s"
+                }
+            },
+            "handlers": {
+                "console": {
+                    "class": "logging.StreamHandler",
+                    "filters": ["request_id"],
+                    "formatter": "plain",
+                }
+            },
+            "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+            "loggers": {"django.db.backends": {"level": "WARNING"}},
+        },
+    }

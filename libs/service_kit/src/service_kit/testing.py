@@ -1,0 +1,41 @@
+"""Test helpers shared by the shop's suites (pytest fixtures live in each conftest.py): the
+shop's keys, peers' keys known without running them, end-user tokens."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings
+from ms_token.keys import load_key_ring
+from ms_token.settings import reload_settings
+from ms_token.testing import create_keys, trust_keys
+
+SERVICES = ("user", "product", "billing")
+
+
+def use_fresh_keys(directory: Path) -> Path:
+    """New keys for every service under ``directory``, used from now on by this process (its
+    ``MS_TOKEN["KEYS_DIR"]``) and by the subprocesses it starts (``MS_KEYS_DIR``)."""
+    create_keys(directory, *SERVICES)
+    os.environ["MS_KEYS_DIR"] = str(directory)
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "KEYS_DIR": directory}
+    reload_settings()
+    return directory
+
+
+def preload_peer_keys(*services: str) -> None:
+    """Let this process verify tokens of ``services`` without running them: their public keys
+    are read from the test keys directory instead of fetched from their JWKS URL."""
+    for service in services:
+        trust_keys(service, load_key_ring(service))
+
+
+def make_user_token(*, user_id: int, username: str = "alice", is_staff: bool = False) -> str:
+    """An access token exactly as the user service issues it, signed with the user key."""
+    from .user_auth import UserAccessToken, user_token_backend
+
+    token = UserAccessToken()
+    token["user_id"] = str(user_id)
+    token["username"] = username
+    token["is_staff"] = is_staff
+    return user_token_backend.encode_with(token.payload, load_key_ring("user").signing_key)
