@@ -3,8 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Debian packages the suites need: Chromium and its driver for the browser test. Missing ones are
+# installed by scripts/ensure_debian_packages.sh (as root), or it names the command to run.
+TEST_DEBIAN_PACKAGES := chromium chromium-driver
 
-.PHONY: install up test deploy-check faults matrix demo bench load keys clean
+# The multi-host fault test (tests/multihost) runs as root only: Debian's HAProxy, `ip netns`
+# (iproute2), and the PostgreSQL and Redis servers it starts on its simulated hosts.
+ifeq ($(shell id -u),0)
+TEST_DEBIAN_PACKAGES += haproxy iproute2 postgresql redis-server
+endif
+
+.PHONY: install debian-packages up test deploy-check faults matrix demo bench load keys clean
 
 install: $(STAMP)
 
@@ -20,12 +29,16 @@ keys: install
 up: install
 	$(PY) manage_all.py up
 
-test: install deploy-check
+debian-packages:
+	@sh scripts/ensure_debian_packages.sh $(TEST_DEBIAN_PACKAGES)
+
+# The system packages first: a missing one stops the run before the venv is built.
+test: debian-packages install deploy-check
 	$(PY) scripts/run_tests.py $(SUITES)
 
 # The multi-host fault scenario (root, `ip netns`, haproxy): the test of the system suite, run
 # alone, writing its figures to docs/faults.md.
-faults: install
+faults: debian-packages install
 	cd tests && FAULTS_REPORT=$(CURDIR)/docs/faults.md MULTIHOST_REQUIRED=1 $(CURDIR)/$(PY) -m pytest -q -s multihost
 
 # The Kubernetes manifests, rendered (kubectl kustomize) and checked offline: schemas and our rules.

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import subprocess
@@ -118,11 +119,40 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             process.wait()
 
 
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False  # any other name may resolve to an address others reach
+
+
+def refuse_debug_beyond_loopback() -> None:
+    """Debug mode's pages (URL patterns, tracebacks) are for the developer at the machine:
+    ``up`` will not serve them on an address other machines can reach."""
+    from service_kit.conf import env_bool
+
+    if not env_bool("DJANGO_DEBUG", True):
+        return
+    exposed = [
+        f"{service.upper()}_SERVICE_URL={service_url(service)}"
+        for service in SERVICES
+        if not is_loopback(urlsplit(service_url(service)).hostname)
+    ]
+    if exposed:
+        sys.exit(
+            f"manage_all up: refusing to run in debug mode on an address beyond loopback ({', '.join(exposed)}); "
+            "set DJANGO_DEBUG=0 and DJANGO_SECRET_KEY, or use 127.0.0.1"
+        )
+
+
 def cmd_up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="manage_all.py up", description="Prepare and run all three services.")
     parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
     args = parser.parse_args(argv)
 
+    refuse_debug_beyond_loopback()
     cmd_keys([])
     for service in SERVICES:
         print(f"==> {service}: migrate")

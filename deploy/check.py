@@ -216,19 +216,12 @@ def health_probes(manifest: Manifest) -> Iterator[Problem]:
     expected = {"livenessProbe": "/healthz", "readinessProbe": "/readyz"}
     for _service, deployment in manifest.service_deployments():
         container = _main_container(deployment)
-        allowed_hosts = (manifest.config_value(container, "DJANGO_ALLOWED_HOSTS") or "").split(",")
         for probe_name, path in expected.items():
             probe = (container.get(probe_name) or {}).get("httpGet")
             if not probe or probe.get("path") != path:
                 yield Problem("probes", _name(deployment), f"{probe_name} must GET {path}")
-                continue
-            if _container_port(container, probe.get("port")) is None:
+            elif _container_port(container, probe.get("port")) is None:
                 yield Problem("probes", _name(deployment), f"{probe_name} port {probe.get('port')!r} is no container port")
-            # Without a Host header the kubelet sends the pod's IP, which ALLOWED_HOSTS refuses.
-            host = next((h["value"] for h in probe.get("httpHeaders") or [] if h["name"].lower() == "host"), None)
-            if host is None or host not in allowed_hosts:
-                yield Problem("probes", _name(deployment),
-                              f"{probe_name} sends Host {host!r}, not one of DJANGO_ALLOWED_HOSTS {allowed_hosts}")
 
 
 @rule("resources")

@@ -62,3 +62,28 @@ def test_a_plain_database_url_does_not_put_the_three_services_in_one_database(tm
     assert result.returncode == 0, result.stderr
     assert str(shared) not in result.stdout and result.stdout.strip().endswith("product.sqlite3")
     assert "ignoring DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://0.0.0.0:8002", "http://192.0.2.10:8002", "http://shop.example:8002"])
+def test_up_refuses_debug_mode_on_an_address_beyond_loopback(manage_all, monkeypatch, capfd, url):
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)  # debug is the default
+    monkeypatch.setenv("PRODUCT_SERVICE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    message = str(exit_.value.code)
+    assert "debug mode" in message and f"PRODUCT_SERVICE_URL={url}" in message and "DJANGO_DEBUG=0" in message
+    assert "seeding the demo data" not in capfd.readouterr().out  # refused before any step ran
+
+    monkeypatch.setenv("DJANGO_DEBUG", "0")  # debug off: it goes on (to the fake seed's failure)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    assert "seed_demo` failed" in str(exit_.value.code)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8002", "http://localhost:8002", "http://[::1]:8002", "http://127.0.0.2:8002"])
+def test_up_keeps_debug_mode_on_loopback(manage_all, monkeypatch, url):
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+    monkeypatch.setenv("PRODUCT_SERVICE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    assert "seed_demo` failed" in str(exit_.value.code)  # past the check, to the fake seed

@@ -78,8 +78,8 @@ BREAKAGES = {
     "replicas: one replica": ("replicas", lambda o: _find(o, "Deployment", "product")["spec"].update(replicas=1)),
     "probes: readiness on /healthz": (
         "probes", lambda o: _container(o, "Deployment", "user")["readinessProbe"]["httpGet"].update(path="/healthz")),
-    "probes: liveness without a Host Django allows": (
-        "probes", lambda o: _container(o, "Deployment", "user")["livenessProbe"]["httpGet"].pop("httpHeaders")),
+    "probes: liveness on a port the container lacks": (
+        "probes", lambda o: _container(o, "Deployment", "user")["livenessProbe"]["httpGet"].update(port=9000)),
     "resources: no limits": ("resources", lambda o: _container(o, "Deployment", "user")["resources"].pop("limits")),
     "resources: a Job without requests": (
         "resources", lambda o: _container(o, "Job", "billing-migrate")["resources"].pop("requests")),

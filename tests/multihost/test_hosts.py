@@ -3,6 +3,7 @@ behind, not even by an earlier run that was killed."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import hosts
 from hosts import Network
@@ -39,3 +40,23 @@ def test_a_killed_runs_leftovers_are_removed_and_hosts_reach_each_other(multihos
             leftover.kill()
     assert not [n for n in _namespaces() if n.startswith(f"{hosts.PREFIX}-")]
     assert not _link_exists(hosts.BRIDGE)
+
+
+def test_make_test_as_root_installs_what_the_multihost_test_needs():
+    """The one mechanism (scripts/ensure_debian_packages.sh, first in `make test`) gets the
+    multi-host packages when run as root, the only way this suite runs; another user is not
+    asked for them."""
+    import os
+
+    outer_make = {name for name in os.environ if name.startswith("MAKE")}
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "test"], cwd=Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=30,
+        env={name: value for name, value in os.environ.items() if name not in outer_make},
+    ).stdout.splitlines()
+    assert dry_run[0].startswith("sh scripts/ensure_debian_packages.sh ")
+    packages = set(dry_run[0].split())
+    if os.geteuid() == 0:
+        assert {"haproxy", "iproute2", "postgresql", "redis-server"} <= packages
+    else:
+        assert "haproxy" not in packages
