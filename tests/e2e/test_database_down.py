@@ -16,7 +16,7 @@ def test_a_database_that_does_not_answer_is_a_503_not_a_500(tmp_path):
         assert login.json()["code"] == "service_unavailable"
         assert login.headers["Retry-After"] == "1"
 
-        # Django's admin login form (not DRF), with its CSRF token, reaches the database too.
+        # Django's admin login form (not DRF): its throttle reads the database before any view.
         session = requests.Session()
         form = session.get(user.url + "/admin/login/", timeout=10)
         assert form.status_code == 200

@@ -2,8 +2,10 @@
 
 PostgreSQL restarting, a failover, a connection limit reached: the request could not be
 served now and may be sent again (bills carry an Idempotency-Key for that), which is what 503
-with ``Retry-After`` says. A 500 would say our code is wrong. DRF's handler leaves these
-errors to Django, so one middleware answers them for API and HTML views alike.
+with ``Retry-After`` says. A 500 would say our code is wrong. A view's error (DRF leaves these
+to Django) is answered by the middleware, quietly; one raised outside any view (a middleware
+that reads the database, such as the login forms' throttle) reaches ``handler500``, which
+answers it the same way (``service_kit.errors.server_error``).
 """
 from __future__ import annotations
 
@@ -16,7 +18,17 @@ from .errors import error_body
 
 logger = logging.getLogger(__name__)
 
+# Django's InterfaceError is no OperationalError: a connection closed under us.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 1
+
+
+def database_unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        error_body("The database is unavailable. Try again shortly.", "service_unavailable"), status=503
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class DatabaseUnavailableMiddleware:
@@ -27,12 +39,8 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        # Django's InterfaceError is no OperationalError: a connection closed under us.
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        if not isinstance(exception, DATABASE_UNAVAILABLE):
             return None
-        logger.warning("database unavailable: %s", str(exception).strip().splitlines()[0] if str(exception).strip() else exception)
-        response = JsonResponse(
-            error_body("The database is unavailable. Try again shortly.", "service_unavailable"), status=503
-        )
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        first_line = (str(exception).strip().splitlines() or [type(exception).__name__])[0]
+        logger.warning("database unavailable: %s", first_line)
+        return database_unavailable_response()
