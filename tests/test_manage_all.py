@@ -87,3 +87,51 @@ def test_up_keeps_debug_mode_on_loopback(manage_all, monkeypatch, url):
     with pytest.raises(SystemExit) as exit_:
         manage_all.cmd_up([])
     assert "seed_demo` failed" in str(exit_.value.code)  # past the check, to the fake seed
+
+
+def _keys(keys_dir, *args):
+    """``python manage_all.py keys <args>`` on the keys under ``keys_dir``; its output."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MS_KEYS_DIR": str(keys_dir)}
+    env.pop("MS_SIGNING_KEY", None), env.pop("MS_SIGNING_KEY_FILE", None)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "manage_all.py"), "keys", *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _listed(output):
+    """``keys --list`` as {(service, kid): state}, checking every line names a creation time."""
+    import re
+
+    rows = {}
+    for line in output.splitlines():
+        service, kid, created, state, *_ = line.split()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created), line
+        rows[(service, kid)] = state
+    return rows
+
+
+def test_keys_list_and_revoke_through_manage_all(tmp_path):
+    _keys(tmp_path)
+    assert "new key" in _keys(tmp_path, "--rotate", "product")
+    rows = _listed(_keys(tmp_path, "--list"))
+    assert sorted(state for (service, _), state in rows.items() if service == "product") == ["pending", "signing"]
+    assert {service for service, _ in rows} == {"user", "product", "billing"}
+    assert set(rows.values()) == {"signing", "pending"}
+
+    (billing_kid,) = [kid for (service, kid) in rows if service == "billing"]
+    output = _keys(tmp_path, "--revoke", "billing", billing_kid)
+    assert f"revoked {billing_kid}" in output and "created" in output  # it was billing's only key
+    rows = _listed(_keys(tmp_path, "--list"))
+    billing = {kid: state for (service, kid), state in rows.items() if service == "billing"}
+    assert billing.pop(billing_kid) == "revoked"
+    assert list(billing.values()) == ["signing"]  # the new key, at once
+    # Creating missing keys again brings nothing back: the revocation is on record.
+    _keys(tmp_path)
+    assert _listed(_keys(tmp_path, "--list"))[("billing", billing_kid)] == "revoked"

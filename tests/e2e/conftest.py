@@ -35,8 +35,8 @@ def database_prefix(kind: str) -> str:
     return f"{stem}_{kind}" if stem else kind
 
 
-def running_shop(tmp_path_factory, *, kind: str, env: dict[str, str]):
-    running = Shop(tmp_path_factory.mktemp(kind), db_prefix=database_prefix(kind), env={**SHOP_ENV, **env})
+def running_shop(tmp_path_factory, *, kind: str, env: dict[str, str], **options):
+    running = Shop(tmp_path_factory.mktemp(kind), db_prefix=database_prefix(kind), env={**SHOP_ENV, **env}, **options)
     try:
         running.start()
         yield running
@@ -54,6 +54,13 @@ def token_service_shop(tmp_path_factory):
     """Every service asks the token service (user) for the X-MS-TOKENs it sends; only billing calls
     out, but the setting is the deployment's, so all three get it."""
     yield from running_shop(tmp_path_factory, kind="e2e_ts", env={"MS_TOKEN_SOURCE": "token-service"})
+
+
+@pytest.fixture(scope="module")
+def single_worker_shop(tmp_path_factory):
+    """A shop of its own, one worker process per service, for a module whose tests change it for
+    good (they revoke its keys, say): what that one process has seen, the service has."""
+    yield from running_shop(tmp_path_factory, kind="e2e_single", env={}, workers=1)
 
 
 @pytest.fixture(params=TOKEN_SOURCES)

@@ -2,7 +2,7 @@
 
 Under a steady load of bills (billload.py), in turn: a billing replica killed (SIGKILL) and
 restarted, billing's key ring rotated meanwhile (the restarted replica comes back with a new
-key, which both replicas publish at once and sign with 45 s later); a product replica killed
+key, which both replicas publish at once and sign with ACTIVATION_SECONDS later); a product replica killed
 and restarted; Redis restarted; PostgreSQL restarted; then the new key starts signing, and its
 peers must fetch it. After each, tokens are replayed across hosts. ``report`` renders the
 figures as Markdown (docs/faults.md is one run's).

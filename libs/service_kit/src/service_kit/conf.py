@@ -23,6 +23,12 @@ DEFAULT_SERVICE_URLS = {
     "billing": "http://127.0.0.1:8003",
 }
 
+# End users' tokens (simplejwt). Refresh tokens outlive the publication of the key that signed
+# them: the user service verifies them with a replaced key for this long (MS_TOKEN below).
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=5)
+REFRESH_TOKEN_LIFETIME = timedelta(days=1)
+USER_TOKEN_LEEWAY = 5
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -161,7 +167,7 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
     """The shop's ``MS_TOKEN``, from the environment: keys from ``MS_SIGNING_KEY`` (PEM text),
     ``MS_SIGNING_KEY_FILE`` or the ``MS_KEYS_DIR`` directory (``.keys/`` in the repo, made by
     ``manage_all.py keys``); ``MS_REPLAY_CACHE``; ``MS_TOKEN_SOURCE``. The user service is the
-    shop's token service."""
+    shop's token service, and a key it replaced verifies its refresh tokens until they expire."""
     return {
         "SERVICE_NAME": service,
         "SERVICE_URLS": service_urls,
@@ -172,6 +178,7 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
         "TOKEN_SOURCE": os.environ.get("MS_TOKEN_SOURCE") or "self",
         "TOKEN_SERVICE_ISSUER": "user",
         "PEER_HEADERS": "service_kit.middleware.request_id_headers",
+        "RETIRED_KEY_VERIFIES_FOR": int(REFRESH_TOKEN_LIFETIME.total_seconds()) + USER_TOKEN_LEEWAY,
     }
 
 
@@ -291,14 +298,14 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         },
         "SIMPLE_JWT": {
-            "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
-            "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+            "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
+            "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
             "ROTATE_REFRESH_TOKENS": True,
             "BLACKLIST_AFTER_ROTATION": True,
             "ALGORITHM": "EdDSA",
             "ISSUER": "user",
             "AUDIENCE": "shop",
-            "LEEWAY": 5,
+            "LEEWAY": USER_TOKEN_LEEWAY,
             "AUTH_TOKEN_CLASSES": ("service_kit.user_auth.UserAccessToken",),
         },
         "SPECTACULAR_SETTINGS": {
