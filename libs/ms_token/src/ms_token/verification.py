@@ -154,6 +154,23 @@ def _numeric_date(claims: dict[str, Any], name: str) -> int:
     return value
 
 
+def _segments(token: str) -> re.Match[str]:
+    """Checks 1 and 2: the token's three segments (groups 1-3)."""
+    if len(token) > ms_token_settings.MAX_TOKEN_BYTES:
+        raise rejection(exc.TOKEN_INVALID, "token too large")
+    shape = _TOKEN_SHAPE.fullmatch(token)
+    if shape is None:
+        raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
+    return shape
+
+
+def _check_signature(shape: re.Match[str], key: Ed25519PublicKey, claims: dict[str, Any] | None) -> None:
+    """Check 9: the signature (group 3) over the header and payload segments as received."""
+    signature = base64.urlsafe_b64decode(shape.group(3) + "==")
+    if not signature_is_valid(key, signature, shape.string[: shape.end(2)].encode("ascii")):
+        raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
+
+
 def _verifying_key(issuer: str, kid: str, claims: dict[str, Any] | None) -> Ed25519PublicKey:
     try:
         return public_key(issuer, kid)  # our own key ring when we are the issuer
@@ -177,12 +194,8 @@ def verify(
     (``request.path``) with ``query`` (``QUERY_STRING``, raw), ``body`` and the ``Txn-Token``
     header's value. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
     config = ms_token_settings
-    if len(token) > config.MAX_TOKEN_BYTES:
-        raise rejection(exc.TOKEN_INVALID, "token too large")
-    shape = _TOKEN_SHAPE.fullmatch(token)
-    if shape is None:
-        raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
-    header_segment, payload_segment, signature_segment = shape.groups()
+    shape = _segments(token)
+    header_segment, payload_segment, _signature = shape.groups()
 
     kid = _valid_headers.get(header_segment) or _header_kid(header_segment)
 
@@ -201,10 +214,7 @@ def verify(
     granted = config.TRUSTED_ISSUERS.get(caller)
     if granted is None:
         raise rejection(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
-    verifying_key = _verifying_key(issuer, kid, claims)
-    signature = base64.urlsafe_b64decode(signature_segment + "==")
-    if not signature_is_valid(verifying_key, signature, token[: shape.end(2)].encode("ascii")):
-        raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
+    _check_signature(shape, _verifying_key(issuer, kid, claims), claims)
 
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
@@ -278,21 +288,14 @@ def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
     accepted_issuer, accepted_audience = config.TXN_TOKEN_ISSUER, config.TXN_TOKEN_AUDIENCE
     if accepted_issuer is None or accepted_audience is None:
         raise exc.TokenRejected(exc.TXN_TOKEN_INVALID, "this service accepts no transaction tokens")
-    if len(token) > config.MAX_TOKEN_BYTES:
-        raise rejection(exc.TOKEN_INVALID, "too large")
-    shape = _TOKEN_SHAPE.fullmatch(token)
-    if shape is None:
-        raise rejection(exc.TOKEN_INVALID, "not three base64url segments")
-    header_segment, payload_segment, signature_segment = shape.groups()
+    shape = _segments(token)
+    header_segment, payload_segment, _signature = shape.groups()
     kid = _valid_txn_headers.get(header_segment) or _header_kid(header_segment, TXN_TOKEN_TYPE, _valid_txn_headers)
 
     claims = _json_segment(payload_segment, "payload")
     if claims.get("iss") != accepted_issuer:
         raise rejection(exc.TOKEN_INVALID, "not issued by the transaction token service")
-    verifying_key = _verifying_key(accepted_issuer, kid, None)
-    signature = base64.urlsafe_b64decode(signature_segment + "==")
-    if not signature_is_valid(verifying_key, signature, token[: shape.end(2)].encode("ascii")):
-        raise rejection(exc.TOKEN_INVALID, "bad signature")
+    _check_signature(shape, _verifying_key(accepted_issuer, kid, None), None)
 
     for name in _TXN_STRING_CLAIMS:
         if type(claims.get(name)) is not str:
