@@ -191,10 +191,11 @@ def play_story(
     delivery_response = run.call(
         alice, "billing", "POST", f"/api/bills/{bill['id']}/delivery/", expect=201, json={},
         headers=bearer(alice_tokens["access"]),
-        note="(billing -> user: POST /api/txn-tokens/ exchanges alice's access token for a transaction token;",
+        note="(billing -> user: POST /api/txn-tokens/, then GET /api/internal/users/<id>/ with Txn-Token)",
     )
     run.tell(
-        "       then GET /api/internal/users/<id>/ with a fresh X-MS-TOKEN and Txn-Token: <alice's>, bound by its tth)"
+        "       billing exchanged alice's access token for her transaction token and carried it on the read,"
+        " bound by that call's X-MS-TOKEN (tth)"
     )
     delivery = delivery_response.json()
     if delivery.get("status") != "initiated" or delivery.get("shipping_address") != address:
