@@ -16,6 +16,9 @@ from ms_token.keys import load_key_ring
 from ms_token.settings import reload_settings
 from ms_token.testing import create_keys, free_port, send_json, trust_keys  # noqa: F401 (free_port: imported from here by tests)
 
+# The fixtures the library offers adopters (ms_token_keys, fake_peer), tested here as they use them.
+pytest_plugins = ["ms_token.fixtures"]
+
 SERVICE_PATH = "/api/service-only/"
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DROP = object()  # a claim or header value meaning "leave this field out"
