@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Debian packages the suites need: Chromium and its driver for the browser test. Missing ones are
+# installed by scripts/ensure_debian_packages.sh (as root), or it names the command to run.
+TEST_DEBIAN_PACKAGES := chromium chromium-driver
 
-.PHONY: install up test matrix demo bench load keys clean
+.PHONY: install debian-packages up test matrix demo bench load keys clean
 
 install: $(STAMP)
 
@@ -20,7 +23,11 @@ keys: install
 up: install
 	$(PY) manage_all.py up
 
-test: install
+debian-packages:
+	@sh scripts/ensure_debian_packages.sh $(TEST_DEBIAN_PACKAGES)
+
+# The system packages first: a missing one stops the run before the venv is built.
+test: debian-packages install
 	$(PY) scripts/run_tests.py $(SUITES)
 
 # The X-MS-TOKEN library on every supported Python, Django and DRF, from its wheel (noxfile.py).

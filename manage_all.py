@@ -4,13 +4,15 @@
     python manage_all.py migrate                    # manage.py migrate in user, product, billing
     python manage_all.py product createsuperuser    # in one project
     python manage_all.py up                         # keys, migrate, demo data, run all three
-    python manage_all.py keys [--rotate SERVICE]    # dev signing keys under .keys/
+    python manage_all.py keys                       # dev signing keys under .keys/, if missing
+    python manage_all.py keys --rotate SERVICE      # ... --list, --revoke SERVICE KID
     python manage_all.py ms-token --from billing --to product --scope products:read \\
         --method GET --path /api/products/          # one X-MS-TOKEN, for curl
 """
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import subprocess
@@ -64,23 +66,51 @@ def has_command(service: str, name: str) -> bool:
     return any(project_dir(service).glob(f"*/management/commands/{name}.py"))
 
 
-def cmd_keys(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="manage_all.py keys", description="Create missing signing keys.")
-    parser.add_argument("--rotate", choices=SERVICES, help="add a new current key for SERVICE")
-    args = parser.parse_args(argv)
-    from ms_token.keys import ACTIVATION_SECONDS, create_key, ensure_key
-
-    keys_dir = Path(os.environ["MS_KEYS_DIR"])
-    for service in SERVICES:
-        created = ensure_key(service, keys_dir)
-        if created:
-            print(f"{service}: created signing key {created.kid}")
-    if args.rotate:
-        key = create_key(args.rotate, keys_dir)
-        print(
-            f"{args.rotate}: new key {key.kid}, published now, signing in {ACTIVATION_SECONDS} s "
-            "(restart not needed); the old key stays published until its tokens have expired"
+def manage_each(*args: str) -> None:
+    """``manage.py <args>`` in every project at once; their outputs shown in order, as if run
+    one after the other. Exits if one failed."""
+    running = {
+        service: subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=project_dir(service),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
+        for service in SERVICES
+    }
+    failed = []
+    for service, process in running.items():
+        out, err = process.communicate()
+        _show(out, sys.stdout)
+        _show(err, sys.stderr)
+        if process.returncode != 0:
+            failed.append(service)
+    if failed:
+        sys.exit(f"`manage.py {' '.join(args)}` failed in {', '.join(failed)}")
+
+
+def cmd_keys(argv: list[str]) -> int:
+    """The library's ``ms_token_keys`` command, in every project or the one named."""
+    parser = argparse.ArgumentParser(
+        prog="manage_all.py keys",
+        description="Create any missing signing key; or rotate, list or revoke keys (manage.py ms_token_keys).",
+    )
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--rotate", choices=SERVICES, metavar="SERVICE",
+                        help="add a new key for SERVICE: published now, signing soon after")
+    action.add_argument("--list", action="store_true", help="every key of every service: kid, created, state")
+    action.add_argument("--revoke", nargs=2, metavar=("SERVICE", "KID"),
+                        help="withdraw KID of SERVICE at once and for good (a key that may have leaked)")
+    args = parser.parse_args(argv)
+    if args.revoke:
+        service, kid = args.revoke
+        if service not in SERVICES:
+            parser.error(f"--revoke: SERVICE must be one of {', '.join(SERVICES)}")
+        return manage(service, "ms_token_keys", "--revoke", kid, check=False).returncode
+    if args.list:
+        manage_each("ms_token_keys", "--list")
+        return 0
+    manage_each("ms_token_keys")
+    if args.rotate:
+        manage(args.rotate, "ms_token_keys", "--rotate")
     return 0
 
 
@@ -118,11 +148,40 @@ def _stop(processes: dict[str, subprocess.Popen]) -> None:
             process.wait()
 
 
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False  # any other name may resolve to an address others reach
+
+
+def refuse_debug_beyond_loopback() -> None:
+    """Debug mode's pages (URL patterns, tracebacks) are for the developer at the machine:
+    ``up`` will not serve them on an address other machines can reach."""
+    from service_kit.conf import env_bool
+
+    if not env_bool("DJANGO_DEBUG", True):
+        return
+    exposed = [
+        f"{service.upper()}_SERVICE_URL={service_url(service)}"
+        for service in SERVICES
+        if not is_loopback(urlsplit(service_url(service)).hostname)
+    ]
+    if exposed:
+        sys.exit(
+            f"manage_all up: refusing to run in debug mode on an address beyond loopback ({', '.join(exposed)}); "
+            "set DJANGO_DEBUG=0 and DJANGO_SECRET_KEY, or use 127.0.0.1"
+        )
+
+
 def cmd_up(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="manage_all.py up", description="Prepare and run all three services.")
     parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
     args = parser.parse_args(argv)
 
+    refuse_debug_beyond_loopback()
     cmd_keys([])
     for service in SERVICES:
         print(f"==> {service}: migrate")

@@ -266,7 +266,7 @@ def bench_shop(work_dir: Path):
 
 def start_bench_shop(shop) -> None:
     shop.start()
-    shop.manage("product", "seed_demo")
+    shop.manage("product", "seed_demo", env={"DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12)})
     prepare_token_service(shop)
 
 

@@ -62,3 +62,76 @@ def test_a_plain_database_url_does_not_put_the_three_services_in_one_database(tm
     assert result.returncode == 0, result.stderr
     assert str(shared) not in result.stdout and result.stdout.strip().endswith("product.sqlite3")
     assert "ignoring DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["http://0.0.0.0:8002", "http://192.0.2.10:8002", "http://shop.example:8002"])
+def test_up_refuses_debug_mode_on_an_address_beyond_loopback(manage_all, monkeypatch, capfd, url):
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)  # debug is the default
+    monkeypatch.setenv("PRODUCT_SERVICE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    message = str(exit_.value.code)
+    assert "debug mode" in message and f"PRODUCT_SERVICE_URL={url}" in message and "DJANGO_DEBUG=0" in message
+    assert "seeding the demo data" not in capfd.readouterr().out  # refused before any step ran
+
+    monkeypatch.setenv("DJANGO_DEBUG", "0")  # debug off: it goes on (to the fake seed's failure)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    assert "seed_demo` failed" in str(exit_.value.code)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8002", "http://localhost:8002", "http://[::1]:8002", "http://127.0.0.2:8002"])
+def test_up_keeps_debug_mode_on_loopback(manage_all, monkeypatch, url):
+    monkeypatch.delenv("DJANGO_DEBUG", raising=False)
+    monkeypatch.setenv("PRODUCT_SERVICE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        manage_all.cmd_up([])
+    assert "seed_demo` failed" in str(exit_.value.code)  # past the check, to the fake seed
+
+
+def _keys(keys_dir, *args):
+    """``python manage_all.py keys <args>`` on the keys under ``keys_dir``; its output."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MS_KEYS_DIR": str(keys_dir)}
+    env.pop("MS_SIGNING_KEY", None), env.pop("MS_SIGNING_KEY_FILE", None)
+    result = subprocess.run(
+        [sys.executable, str(REPO / "manage_all.py"), "keys", *args],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _listed(output):
+    """``keys --list`` as {(service, kid): state}, checking every line names a creation time."""
+    import re
+
+    rows = {}
+    for line in output.splitlines():
+        service, kid, created, state, *_ = line.split()
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", created), line
+        rows[(service, kid)] = state
+    return rows
+
+
+def test_keys_list_and_revoke_through_manage_all(tmp_path):
+    _keys(tmp_path)
+    assert "new key" in _keys(tmp_path, "--rotate", "product")
+    rows = _listed(_keys(tmp_path, "--list"))
+    assert sorted(state for (service, _), state in rows.items() if service == "product") == ["pending", "signing"]
+    assert {service for service, _ in rows} == {"user", "product", "billing"}
+    assert set(rows.values()) == {"signing", "pending"}
+
+    (billing_kid,) = [kid for (service, kid) in rows if service == "billing"]
+    output = _keys(tmp_path, "--revoke", "billing", billing_kid)
+    assert f"revoked {billing_kid}" in output and "created" in output  # it was billing's only key
+    rows = _listed(_keys(tmp_path, "--list"))
+    billing = {kid: state for (service, kid), state in rows.items() if service == "billing"}
+    assert billing.pop(billing_kid) == "revoked"
+    assert list(billing.values()) == ["signing"]  # the new key, at once
+    # Creating missing keys again brings nothing back: the revocation is on record.
+    _keys(tmp_path)
+    assert _listed(_keys(tmp_path, "--list"))[("billing", billing_kid)] == "revoked"

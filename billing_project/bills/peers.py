@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ms_token.client import ServiceCallError, ServiceClient
 from ms_token.settings import ms_token_settings
-from ms_token.transport import answer_json
+from ms_token.transport import answer_json, error_code
 
 from .models import PRICE_DIGITS
 
@@ -69,10 +69,10 @@ def fetch_products(*, product_ids: Sequence[int]) -> dict[int, CatalogueProduct]
         next_url = page.get("next")
         if not next_url or found.keys() == wanted:
             return found
-        if not isinstance(next_url, str):
+        parts = urlsplit(next_url) if isinstance(next_url, str) else None
+        if parts is None or parts.path != PRODUCTS_PATH:  # the next page of this list, nothing else
             raise PeerUnavailable("product", "product list has a bad 'next' link")
-        parts = urlsplit(next_url)
-        path, params = parts.path, dict(parse_qsl(parts.query))
+        params = dict(parse_qsl(parts.query))
     raise PeerUnavailable("product", f"product list spans more than {MAX_PAGES} pages")
 
 
@@ -117,7 +117,8 @@ def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None 
         # fault, so a 503 and an error in the log. The bill serializer keeps it unreachable for
         # the product lookup: at most MAX_LINES_PER_BILL (= the product service's 100 ?ids=)
         # distinct ids, each within 1..2**63-1 as product's ids are.
-        logger.error("%s answered %s to GET %s: %.200s", service, response.status_code, path, response.text)
+        # The peer's code, not its body: peer text in our log only as a name (error_code).
+        logger.error("%s answered %s to GET %s: code=%s", service, response.status_code, path, error_code(response))
         raise PeerUnavailable(service, f"answered {response.status_code}")
     return response
 
@@ -126,7 +127,7 @@ def _json_of(service: str, response) -> Any:
     try:
         return answer_json(response)
     except ValueError as exc:
-        logger.warning("%s answered a body that is not JSON: %.200r", service, response.text)
+        logger.warning("%s answered a body of %d bytes that is not JSON", service, len(response.content))
         raise PeerUnavailable(service, "answered a body that is not JSON") from exc
 
 

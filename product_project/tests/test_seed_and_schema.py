@@ -17,6 +17,7 @@ def seed() -> str:
 
 
 def test_seed_demo_is_idempotent_and_prints_the_admin_login(monkeypatch, settings):
+    settings.DEBUG = True  # `make up`'s debug mode: the published password is accepted
     monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
     first = seed()
     skus = sorted(Product.objects.values_list("sku", flat=True))
@@ -31,7 +32,21 @@ def test_seed_demo_is_idempotent_and_prints_the_admin_login(monkeypatch, setting
     assert admin is not None and admin.is_staff and admin.is_superuser
 
 
+def test_with_debug_off_seed_demo_refuses_the_published_password_before_writing(monkeypatch, settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="DEMO_ADMIN_PASSWORD"):
+        seed()
+    assert not Product.objects.exists() and not get_user_model().objects.exists()
+
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "admin-demo-2026!")  # given explicitly: the operator's choice
+    assert "admin login admin / admin-demo-2026! at" in seed()
+
+
 def test_seed_demo_keeps_edited_products_and_takes_the_password_from_the_env(monkeypatch):
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "first-secret-2026")
     seed()
     mug = Product.objects.get(sku="DEMO-MUG")
     mug.name = "Edited by staff"

@@ -20,9 +20,10 @@ from shopdev.shop import Shop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TOKEN_SOURCES = ("self", "token-service")
-# Many logins from one address (schemathesis too): the login throttle is the user service's
-# own tests' business, not a limit these tests should meet.
-SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min"}
+# Many logins and registrations from one address (schemathesis too): the limits are
+# test_login_throttles.py's business (and the user service's own tests'), not limits these
+# tests should meet.
+SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min", "REGISTER_THROTTLE_RATE": "100000/hour"}
 
 
 def database_prefix(kind: str) -> str:
@@ -34,8 +35,8 @@ def database_prefix(kind: str) -> str:
     return f"{stem}_{kind}" if stem else kind
 
 
-def _running_shop(tmp_path_factory, *, kind: str, env: dict[str, str]):
-    running = Shop(tmp_path_factory.mktemp(kind), db_prefix=database_prefix(kind), env={**SHOP_ENV, **env})
+def running_shop(tmp_path_factory, *, kind: str, env: dict[str, str], **options):
+    running = Shop(tmp_path_factory.mktemp(kind), db_prefix=database_prefix(kind), env={**SHOP_ENV, **env}, **options)
     try:
         running.start()
         yield running
@@ -45,14 +46,21 @@ def _running_shop(tmp_path_factory, *, kind: str, env: dict[str, str]):
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory):
-    yield from _running_shop(tmp_path_factory, kind="e2e", env={})
+    yield from running_shop(tmp_path_factory, kind="e2e", env={})
 
 
 @pytest.fixture(scope="session")
 def token_service_shop(tmp_path_factory):
     """Every service asks the token service (user) for the X-MS-TOKENs it sends; only billing calls
     out, but the setting is the deployment's, so all three get it."""
-    yield from _running_shop(tmp_path_factory, kind="e2e_ts", env={"MS_TOKEN_SOURCE": "token-service"})
+    yield from running_shop(tmp_path_factory, kind="e2e_ts", env={"MS_TOKEN_SOURCE": "token-service"})
+
+
+@pytest.fixture(scope="module")
+def single_worker_shop(tmp_path_factory):
+    """A shop of its own, one worker process per service, for a module whose tests change it for
+    good (they revoke its keys, say): what that one process has seen, the service has."""
+    yield from running_shop(tmp_path_factory, kind="e2e_single", env={}, workers=1)
 
 
 @pytest.fixture(params=TOKEN_SOURCES)

@@ -23,7 +23,7 @@ def browser(tmp_path_factory):
     if missing:
         pytest.fail(
             f"{', '.join(missing)} missing: install Debian's chromium and chromium-driver "
-            "(`apt-get install -y chromium chromium-driver`; .ci/run does this)"
+            "(`apt-get install -y chromium chromium-driver`; `make test` does this)"
         )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

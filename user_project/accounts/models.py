@@ -24,3 +24,16 @@ class User(AbstractUser):
                 violation_error_message=USERNAME_TAKEN_MESSAGE,
             ),
         ]
+
+
+class RevokedLogin(models.Model):
+    """A login whose refresh tokens are all refused: one of them came back after it had been
+    replaced or logged out, so a thief may hold its line (RFC 9700, refresh token reuse). Kept
+    until every token the login could have had has expired (``expires_at``)."""
+
+    sid = models.CharField(primary_key=True, max_length=64)
+    revoked_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"login {self.sid} revoked at {self.revoked_at:%Y-%m-%d %H:%M:%S}"

@@ -1,7 +1,7 @@
 """Reads of the user service."""
 from __future__ import annotations
 
-from .models import User
+from .models import RevokedLogin, User
 
 def user_get(*, user_id: int) -> User | None:
     """``user_id`` comes from an ``<id:...>`` URL: within what a database id can hold."""
@@ -19,3 +19,8 @@ def user_authenticate(*, request, username: str, password: str) -> User | None:
 
     user = authenticate(request=request, username=username, password=password)
     return user if user is not None and user.is_active else None
+
+
+def login_revoked(*, sid: str) -> bool:
+    """Whether the login ``sid`` was revoked (a refresh token of it was used twice)."""
+    return RevokedLogin.objects.filter(sid=sid).exists()

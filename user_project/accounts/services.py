@@ -1,20 +1,24 @@
 """Writes of the user service: accounts, profile, and the token pairs that stand for a login."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import update_last_login
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 from service_kit.errors import DomainError
 
-from .models import User
-from .selectors import user_get
-from .tokens import ShopRefreshToken
+from .models import RevokedLogin, User
+from .selectors import login_revoked, user_get
+from .tokens import RefreshTokenReused, ShopRefreshToken
 
 
 class UsernameTaken(DomainError):
@@ -32,6 +36,10 @@ class RefreshRefused(DomainError):
     code = "token_not_valid"
     detail = "Token is invalid or expired"
     www_authenticate = 'Bearer realm="api"'
+
+
+class _AlreadyRevoked(Exception):
+    """Another request blacklisted the token first."""
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,18 @@ def issue_token_pair(*, user: User) -> TokenPair:
 
 
 def _verified_refresh(raw: str) -> ShopRefreshToken:
+    """The refresh token, if it may be used. One that was already replaced or logged out comes
+    back only from whoever kept a copy: its whole login is revoked (``revoke_login``)."""
     try:
-        return ShopRefreshToken(raw)  # signature, iss/aud, expiry, type, blacklist
+        token = ShopRefreshToken(raw)  # signature, iss/aud, expiry, type, blacklist
+    except RefreshTokenReused as exc:
+        revoke_login(sid=exc.token.login)
+        raise RefreshRefused(str(exc.args[0])) from exc
     except TokenError as exc:
         raise RefreshRefused(str(exc.args[0])) from exc
+    if login_revoked(sid=token.login):
+        raise RefreshRefused("Token is revoked: a token of its login was used twice")
+    return token
 
 
 def _token_user(token: ShopRefreshToken) -> User | None:
@@ -83,11 +99,11 @@ def _token_user(token: ShopRefreshToken) -> User | None:
 
 
 def _revoke(token: ShopRefreshToken, *, user: User | None) -> None:
-    """Blacklist ``token``; refuse it if someone else did so first.
+    """Blacklist ``token``; ``_AlreadyRevoked`` if someone else did so first.
 
     ``check_blacklist`` ran when the token was read, but two requests with the same token can
-    both get past it. The blacklist row is unique per token, so only one of them creates it;
-    the other is refused, and a stolen refresh token cannot be rotated twice.
+    both get past it. The blacklist row is unique per token, so only one of them creates it (the
+    other waits for its commit, then finds it): a refresh token is never rotated twice.
     """
     outstanding, _ = OutstandingToken.objects.get_or_create(
         jti=token[jwt_settings.JTI_CLAIM],
@@ -100,11 +116,25 @@ def _revoke(token: ShopRefreshToken, *, user: User | None) -> None:
     )
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
     if not created:
-        raise RefreshRefused("Token is blacklisted")
+        raise _AlreadyRevoked
+
+
+@contextmanager
+def _revoking(token: ShopRefreshToken, *, user: User | None) -> Iterator[None]:
+    """A transaction that starts by blacklisting ``token``. A token someone else blacklisted
+    meanwhile was used twice: its login is revoked, and the token refused."""
+    try:
+        with transaction.atomic():
+            _revoke(token, user=user)
+            yield
+    except _AlreadyRevoked:
+        revoke_login(sid=token.login)  # after the rollback, so that it stays
+        raise RefreshRefused("Token is blacklisted") from None
 
 
 def rotate_refresh_token(*, refresh: str) -> TokenPair:
-    """Trade a refresh token for a new pair; the old refresh token is dead from then on.
+    """Trade a refresh token for a new pair of the same login; the old refresh token is dead
+    from then on.
 
     The new pair is built from the database user, not copied from the old token, so a change of
     username or staff status reaches the next access token, and a deactivated user gets none.
@@ -113,17 +143,28 @@ def rotate_refresh_token(*, refresh: str) -> TokenPair:
     user = _token_user(token)
     if user is None or not user.is_active:
         raise RefreshRefused("No active account found for the given token.")
-    with transaction.atomic():
-        _revoke(token, user=user)
-        new = ShopRefreshToken.for_user(user)
+    with _revoking(token, user=user):
+        new = ShopRefreshToken.for_user(user, login=token.login)
     return TokenPair(access=str(new.access_token), refresh=str(new))
 
 
 def logout(*, refresh: str) -> None:
-    """Kill a refresh token (access tokens die on their own within minutes)."""
+    """Kill a refresh token, and so the rest of its line (access tokens die on their own within
+    minutes). The user's other logins live on."""
     token = _verified_refresh(refresh)
-    with transaction.atomic():
-        _revoke(token, user=_token_user(token))
+    with _revoking(token, user=_token_user(token)):
+        pass
+
+
+def revoke_login(*, sid: str) -> None:
+    """Refuse every refresh token of the login ``sid`` from now on: those already issued live at
+    most ``REFRESH_TOKEN_LIFETIME``, and so does the record. Records past that go."""
+    now = timezone.now()
+    leeway = jwt_settings.LEEWAY  # seconds, or a timedelta
+    leeway = leeway if isinstance(leeway, timedelta) else timedelta(seconds=leeway)
+    expires_at = now + jwt_settings.REFRESH_TOKEN_LIFETIME + leeway
+    RevokedLogin.objects.filter(expires_at__lt=now).delete()
+    RevokedLogin.objects.update_or_create(sid=sid, defaults={"revoked_at": now, "expires_at": expires_at})
 
 
 def ensure_demo_staff(*, username: str, password: str) -> User:

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from ms_token.contrib.rest_framework import HasServiceScope, HasTxnTokenSubject, MSTokenAuthentication
 from ms_token.txn_tokens import TXN_TOKEN_HEADER
 from service_kit.serializers import ErrorSerializer
+from service_kit.throttling import LoginThrottle, RegisterThrottle
 
 from . import services
 from .selectors import user_authenticate, user_get
@@ -20,7 +21,6 @@ from .serializers import (
     RegisterSerializer,
     TokenPairSerializer,
 )
-from .throttling import LoginRateThrottle, LoginUsernameRateThrottle
 
 
 def _errors(*statuses: int) -> dict[int, OpenApiResponse]:
@@ -46,8 +46,9 @@ class RegisterView(CredentialsView):
     """Create an account."""
 
     serializer_class = RegisterSerializer
+    throttle_classes = [RegisterThrottle]  # per client address
 
-    @extend_schema(responses={201: RegisterSerializer, **_errors(400)})
+    @extend_schema(responses={201: RegisterSerializer, **_errors(400, 429)})
     def post(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -60,8 +61,7 @@ class LoginView(CredentialsView):
 
     serializer_class = LoginSerializer
     # Per client address, and per account whatever the address.
-    throttle_classes = [LoginRateThrottle, LoginUsernameRateThrottle]
-    throttle_scope = "login"
+    throttle_classes = [LoginThrottle]
 
     @extend_schema(responses={200: TokenPairSerializer, **_errors(400, 401, 429)})
     def post(self, request):

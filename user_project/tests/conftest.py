@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from service_kit.testing import use_fresh_keys
@@ -17,14 +16,6 @@ def signing_keys(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle_counts():
-    """Login throttling counts in the cache; each test starts from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing is slow on purpose; the tests check behaviour, not its cost."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -36,12 +27,13 @@ def api_client():
 
 
 @pytest.fixture
-def admin_client(db, capsys):
+def admin_client(db, capsys, monkeypatch):
     """The demo's staff user, logged in (seed_demo's printout is captured)."""
     from django.core.management import call_command
 
     from accounts.models import User
 
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "staff-test-password-1")
     call_command("seed_demo")
     client = APIClient()
     client.force_login(User.objects.get(username="staff"))

@@ -12,7 +12,13 @@ def _seed(capsys):
     return capsys.readouterr().out
 
 
-def test_seed_demo_creates_the_staff_login_it_prints(capsys, login, monkeypatch):
+@pytest.fixture
+def debug(settings):
+    """`make up`'s debug mode, where the published demo password is accepted."""
+    settings.DEBUG = True
+
+
+def test_seed_demo_creates_the_staff_login_it_prints(capsys, login, monkeypatch, debug):
     monkeypatch.delenv("DEMO_STAFF_PASSWORD", raising=False)
     out = _seed(capsys)
     assert "user: staff login staff / staff-demo-2026!" in out
@@ -22,7 +28,20 @@ def test_seed_demo_creates_the_staff_login_it_prints(capsys, login, monkeypatch)
     assert not User.objects.filter(username="alice").exists()  # the demo registers her
 
 
-def test_seed_demo_is_idempotent_and_follows_the_env_password(capsys, login, monkeypatch):
+def test_with_debug_off_seed_demo_refuses_the_published_password(capsys, monkeypatch, settings):
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    monkeypatch.delenv("DEMO_STAFF_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="DEMO_STAFF_PASSWORD"):
+        _seed(capsys)
+    assert not User.objects.filter(username="staff").exists()
+
+    monkeypatch.setenv("DEMO_STAFF_PASSWORD", "staff-demo-2026!")  # given explicitly: the operator's choice
+    assert "staff login staff / staff-demo-2026!" in _seed(capsys)
+
+
+def test_seed_demo_is_idempotent_and_follows_the_env_password(capsys, login, monkeypatch, debug):
     _seed(capsys)
     monkeypatch.setenv("DEMO_STAFF_PASSWORD", "another-demo-pass-9")
     out = _seed(capsys)

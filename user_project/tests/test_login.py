@@ -158,9 +158,10 @@ def test_a_username_that_is_not_a_string_is_a_400_and_not_counted(alice, api_cli
 
 
 def test_the_account_rate_falls_back_to_20_an_hour_when_not_configured():
-    from accounts.throttling import LoginUsernameRateThrottle
+    from service_kit.throttling import LoginThrottle
 
+    by_username = LoginThrottle.limits[1]
     with _rates(login="10/min"):
-        assert LoginUsernameRateThrottle().rate == "20/hour"
+        assert by_username.rate() == (20, 3600)
     with _rates(login="10/min", login_username="5/min"):
-        assert LoginUsernameRateThrottle().rate == "5/min"
+        assert by_username.rate() == (5, 60)

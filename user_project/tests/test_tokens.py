@@ -84,8 +84,12 @@ def test_refresh_rotates_and_the_old_refresh_token_is_then_refused(api_client, a
     claims = _verify_with_published_key_only(api_client, pair["access"])
     assert claims["username"] == "alice"
 
+    second = _refresh(api_client, pair["refresh"])  # a line of rotations
+    assert second.status_code == 200
+
     assert_error(_refresh(api_client, alice_tokens["refresh"]), 401, "token_not_valid")
-    assert _refresh(api_client, pair["refresh"]).status_code == 200
+    # A reuse ends the login: its newest token too (tests/e2e/test_refresh_reuse.py has more).
+    assert_error(_refresh(api_client, second.json()["refresh"]), 401, "token_not_valid")
 
 
 def test_refresh_reads_the_user_again(api_client, alice, alice_tokens):
@@ -171,14 +175,18 @@ def test_the_test_helper_token_matches_what_login_issues(api_client, alice, alic
 
 
 def test_two_uses_of_one_refresh_token_racing_past_the_blacklist_check_yield_one_pair(alice_tokens):
-    """Both requests verified the token before either blacklisted it: only one may win."""
+    """Both requests verified the token before either blacklisted it: only one may win, and the
+    loser, a reuse, revokes the login."""
     from accounts import services
 
     first = services._verified_refresh(alice_tokens["refresh"])
     second = services._verified_refresh(alice_tokens["refresh"])
-    services._revoke(first, user=None)
+    with services._revoking(first, user=None):
+        pass
     with pytest.raises(services.RefreshRefused):
-        services._revoke(second, user=None)
+        with services._revoking(second, user=None):
+            pytest.fail("the second use went on")
+    assert services.login_revoked(sid=first.login)
 
 
 def _b64(part):

@@ -4,7 +4,6 @@ repository's layout."""
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +80,13 @@ class ServiceProcess:
         self.workers = workers
         self.threads = threads
         self.env = {
-            **os.environ,
+            # Not the caller's CACHE_URL: throttle counters are the service's own (its database's
+            # cache table) unless ``env`` says otherwise, never shared with a dev server or a suite.
+            **{name: value for name, value in os.environ.items() if name != "CACHE_URL"},
             "DJANGO_DEBUG": "0",
             "DJANGO_SECRET_KEY": "test-only-secret-key-for-subprocess-services",
             f"{service.upper()}_DATABASE_URL": database_url,
             f"{service.upper()}_SERVICE_URL": self.url,
-            # A cache of its own: never share throttle counters with a dev server or a suite.
-            "CACHE_URL": f"file://{Path(tempfile.gettempdir()) / f'shop-cache-{service}-{port}'}",
             "PYTHONUNBUFFERED": "1",
             # Never the parent's: a suite's own settings module must not leak into its peers.
             "DJANGO_SETTINGS_MODULE": f"{service}_site.settings",

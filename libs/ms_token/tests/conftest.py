@@ -11,7 +11,7 @@ import pytest
 
 from django.conf import settings as django_settings
 
-from ms_token.jwks import clear_remote_key_sets
+from ms_token.jwks import JWKS_MAX_AGE, clear_remote_key_sets
 from ms_token.keys import load_key_ring
 from ms_token.settings import reload_settings
 from ms_token.testing import create_keys, free_port, send_json, trust_keys  # noqa: F401 (free_port: imported from here by tests)
@@ -146,6 +146,7 @@ def http_server(handler: type[BaseHTTPRequestHandler], **state):
     """``handler`` served on 127.0.0.1 from a thread: the server has ``state`` as attributes and
     its ``url``, and is stopped on leaving."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.lock = threading.Lock()
     for name, value in state.items():
         setattr(server, name, value)
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -159,11 +160,23 @@ def http_server(handler: type[BaseHTTPRequestHandler], **state):
 
 class JWKSPeer(BaseHTTPRequestHandler):
     """Billing's JWKS, read from ``server.keys_dir`` (None: the test keys) at every request,
-    which ``server.hits`` counts."""
+    which ``server.hits`` counts, with the Cache-Control our JWKS view sends. Optional state:
+    ``cache_control`` (None: no such header), ``status`` (not 200: an outage), ``gate`` (an
+    Event the answer waits for)."""
 
     def do_GET(self):
-        self.server.hits += 1
-        send_json(self, 200, load_key_ring("billing", self.server.keys_dir).jwks())
+        with self.server.lock:
+            self.server.hits += 1
+        gate = getattr(self.server, "gate", None)
+        if gate is not None:
+            gate.wait(10)
+        status = getattr(self.server, "status", 200)
+        if status != 200:
+            send_json(self, status, {"detail": "unavailable"})
+            return
+        cache_control = getattr(self.server, "cache_control", f"public, max-age={JWKS_MAX_AGE}")
+        headers = {} if cache_control is None else {"Cache-Control": cache_control}
+        send_json(self, 200, load_key_ring("billing", self.server.keys_dir).jwks(), headers)
 
     def log_message(self, *args):
         pass

@@ -96,3 +96,35 @@ def test_a_django_validation_error_from_a_model_or_service_is_a_400_naming_the_f
     response = exception_handler(ValidationError({"sku": ValidationError("Taken.", code="unique")}), {})
     assert response.status_code == 400
     assert response.data["code"] == "unique" and response.data["detail"] == "sku: Taken."
+
+
+def _debug_page(request) -> str:
+    """Django's page for an exception in a view, as debug mode answers it."""
+    import sys
+
+    from django.views.debug import technical_500_response
+
+    try:
+        raise RuntimeError("the bug")
+    except RuntimeError:
+        return technical_500_response(request, *sys.exc_info()).content.decode()
+
+
+def test_debug_modes_error_page_shows_the_traceback_but_no_settings_or_environment(settings):
+    """runserver puts the whole process environment into every request's META; Django's debug
+    page lists META and the settings (database URLs, passwords and all)."""
+    import secrets
+
+    from django.test import RequestFactory
+
+    settings.DEBUG = True
+    variable, secret, password = (f"SHOP_{secrets.token_hex(4).upper()}", secrets.token_hex(8), secrets.token_hex(8))
+    request = RequestFactory().post("/api/echo/", {"password": password}, HTTP_ACCEPT="text/html",
+                                    **{variable: f"postgres://shop:{secret}@db/shop"})
+    request.sensitive_post_parameters = "__ALL__"  # as Django's login views mark theirs
+    page = _debug_page(request)
+    assert "RuntimeError" in page and "the bug" in page  # the developer's traceback stays
+    assert variable not in page and secret not in page
+    assert password not in page
+    assert "ROOT_URLCONF" not in page and "INSTALLED_APPS" not in page  # no settings at all
+    assert "HTTP_ACCEPT" in page  # the request's own headers are still shown

@@ -1,35 +1,57 @@
 """A peer's published keys, and the one lookup of "the key ``kid`` that ``issuer`` publishes".
 
 ``RemoteKeySet`` is a peer's JWKS, fetched from a URL fixed in our own settings (never from a
-token), cached, and refetched when a token names an unknown ``kid``, at most once per
-``refetch_interval``. Our own JWKS is served by ``views.jwks_view``.
+token) and cached, with bounded trust:
+
+- it is refreshed once older than ``JWKS_REFRESH_INTERVAL`` (sooner when the peer's
+  ``Cache-Control: max-age`` says so), in the background: requests keep using the set in hand
+  for up to ``JWKS_STALE_WHILE_REFRESHING`` more seconds, after which a request waits for the
+  refresh. A ``kid`` the peer no longer publishes is forgotten then;
+- a token naming an unknown ``kid`` refetches at once, at most once per ``REFETCH_INTERVAL``;
+- one fetch per peer at a time: whoever needs keys meanwhile waits for that fetch, or keeps
+  using the set in hand;
+- when the JWKS cannot be fetched, the last set fetched stays in use (logged as a warning)
+  until ``JWKS_OUTAGE_GRACE`` after that fetch; then the peer's keys are unavailable (503).
+
+Our own JWKS is served by ``views.jwks_view``.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import logging
+import math
+import re
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 from urllib3.exceptions import HTTPError as TransportError
 
-from .keys import KID_PATTERN, KeyConfigurationError, own_key_ring
+from .keys import KID_PATTERN, OWN_KEYS_CHECK_INTERVAL, KeyConfigurationError, own_key_ring
 from .settings import ms_token_settings, on_reload
 from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, peer_headers, peer_session, read_answer
 
 logger = logging.getLogger(__name__)
 
 JWKS_PATH = "/.well-known/jwks.json"
-# How long a cache may keep our JWKS, and how often a verifier may refetch a peer's for an
-# unknown kid (the contract's rate limit): keys.ACTIVATION_SECONDS waits out both.
-JWKS_MAX_AGE = 5
+# How long verifiers and HTTP caches may keep our JWKS (our answer's Cache-Control: max-age),
+# and how often a verifier may refetch a peer's for an unknown kid (the contract's rate limit):
+# keys.ACTIVATION_SECONDS waits out both.
+JWKS_MAX_AGE = 30
 REFETCH_INTERVAL = 30.0
+# A peer's max-age shorter than this is read as this: a refresh per request is no policy.
+MIN_REFRESH_INTERVAL = 5.0
+# After failed fetches, the next waits 1, 2, 4 ... seconds, at most this long.
+MAX_FAILURE_BACKOFF = 10.0
 # A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
 MAX_JWKS_BYTES = 64 * 1024
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
 class KeySetError(Exception):
@@ -78,59 +100,200 @@ def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
     return keys
 
 
+def freshness(cache_control: str | None, age: str | None, refresh_interval: float) -> float:
+    """For how many seconds a JWKS just fetched may be used without refreshing it: our
+    ``refresh_interval``, or the answer's ``Cache-Control: max-age`` less its ``Age`` when that
+    is sooner (``no-cache``/``no-store``: as soon as we ever refresh), never less than
+    MIN_REFRESH_INTERVAL."""
+    fresh_for = refresh_interval
+    if cache_control:
+        if _NO_CACHE.search(cache_control):
+            fresh_for = 0
+        elif match := _MAX_AGE.search(cache_control):
+            already = int(age) if age and age.strip().isdigit() else 0
+            fresh_for = min(fresh_for, int(match[1]) - already)
+    return max(fresh_for, MIN_REFRESH_INTERVAL)
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """How long a peer's keys are trusted (seconds; ``MS_TOKEN["JWKS_..."]``)."""
+
+    refresh_interval: float = 60.0
+    stale_while_refreshing: float = 20.0
+    outage_grace: float = 600.0
+
+    @classmethod
+    def from_settings(cls) -> RefreshPolicy:
+        return cls(
+            refresh_interval=ms_token_settings.JWKS_REFRESH_INTERVAL,
+            stale_while_refreshing=ms_token_settings.JWKS_STALE_WHILE_REFRESHING,
+            outage_grace=ms_token_settings.JWKS_OUTAGE_GRACE,
+        )
+
+
+def withdrawal_bound(policy: RefreshPolicy) -> float:
+    """The longest a verifier that uses ``policy`` may still accept a key we withdraw (revoke),
+    the peer being up: until our process notices, our JWKS's max-age in a cache in between, the
+    verifier's refresh interval (our max-age, if shorter) and its stale window."""
+    refresh = min(policy.refresh_interval, JWKS_MAX_AGE)
+    return OWN_KEYS_CHECK_INTERVAL + JWKS_MAX_AGE + refresh + policy.stale_while_refreshing
+
+
 class RemoteKeySet:
-    """A peer's public keys. ``get`` is a lock-free dict lookup once the key is known."""
+    """A peer's public keys. ``get`` is a lock-free dict lookup and a clock reading while the
+    set is fresh; everything else (refresh, unknown kid, outage) is ``_get_slow``.
+
+    ``clock`` (seconds, monotonic) is there for tests, which set it to one they move by hand.
+    """
 
     def __init__(
         self,
         url: str,
         *,
+        policy: RefreshPolicy | None = None,
         refetch_interval: float = REFETCH_INTERVAL,
         failure_backoff: float = 1.0,
         timeout: tuple[float, float] = (1.0, 2.0),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
+        self.policy = policy or RefreshPolicy()
         self.refetch_interval = refetch_interval
         self.failure_backoff = failure_backoff
         self.timeout = timeout
-        self._keys: dict[str, Ed25519PublicKey] = {}
+        self.clock = clock
+        # (keys by kid, fresh until): replaced whole, so a reader sees one fetch's keys with
+        # that fetch's freshness, never a mix.
+        self._current: tuple[dict[str, Ed25519PublicKey], float] = ({}, -math.inf)
         self._lock = threading.Lock()
-        self._fetched_at: float | None = None
-        self._failed_at: float | None = None
+        self._fetched_at: float | None = None  # when the last successful fetch started
+        self._failed_at: float | None = None  # when the last fetch failed, if none succeeded since
+        self._failures = 0
+        self._last_error: KeySetUnavailable | None = None
+        self._fetching: threading.Event | None = None  # set when the fetch in flight is over
         self._local = threading.local()  # this thread's keep-alive session (peer_session)
 
     def get(self, kid: str) -> Ed25519PublicKey:
-        key = self._keys.get(kid)
-        if key is not None:
+        keys, fresh_until = self._current
+        key = keys.get(kid)
+        if key is not None and self.clock() < fresh_until:
             return key
-        with self._lock:
-            key = self._keys.get(kid)  # another thread may have just fetched it
-            if key is not None:
-                return key
-            now = time.monotonic()
-            if self._fetched_at is not None and now - self._fetched_at < self.refetch_interval:
-                raise UnknownKeyError(f"no key {kid!r} at {self.url} (refetch rate-limited)")
-            if self._failed_at is not None and now - self._failed_at < self.failure_backoff:
-                raise KeySetUnavailable(f"{self.url} failed moments ago")
-            try:
-                self._keys = self._fetch()
-            except KeySetUnavailable:
-                self._failed_at = now
-                raise
-            self._fetched_at = now
-            self._failed_at = None
-            key = self._keys.get(kid)
-        if key is None:
-            raise UnknownKeyError(f"no key {kid!r} at {self.url}")
-        return key
+        return self._get_slow(kid)
+
+    def _get_slow(self, kid: str) -> Ed25519PublicKey:
+        waited = False
+        while True:
+            with self._lock:
+                now = self.clock()
+                keys, fresh_until = self._current
+                usable = self._usable(now, fresh_until)
+                if usable and now >= fresh_until:
+                    self._refresh_in_background(now)
+                key = keys.get(kid) if usable else None
+                if key is not None:
+                    return key
+                if waited:
+                    # The fetch we waited for is over and did not bring the key.
+                    if usable and self._failed_at is None:
+                        raise UnknownKeyError(f"no key {kid!r} at {self.url}")
+                    raise KeySetUnavailable(str(self._last_error or f"no answer from {self.url} in time"))
+                if usable and self._fetched_at is not None and now - self._fetched_at < self.refetch_interval:
+                    raise UnknownKeyError(f"no key {kid!r} at {self.url} (refetch rate-limited)")
+                fetching = self._fetching
+                if fetching is None:
+                    if self._backing_off(now):
+                        raise KeySetUnavailable(f"{self.url} failed moments ago")
+                    fetching = self._fetching = threading.Event()
+                    mine = True
+                else:
+                    mine = False
+            if mine:
+                self._run_fetch(fetching)
+            else:
+                fetching.wait(sum(self.timeout) + 1.0)
+            waited = True
+
+    def _usable(self, now: float, fresh_until: float) -> bool:
+        """The set in hand may answer without a fetch first: fresh, or stale for less than
+        ``stale_while_refreshing``, or kept through an outage within its grace."""
+        if self._fetched_at is None:
+            return False
+        if now < fresh_until + self.policy.stale_while_refreshing:
+            return True
+        return self._failed_at is not None and now - self._fetched_at < self.policy.outage_grace
+
+    def _backing_off(self, now: float) -> bool:
+        if self._failed_at is None:
+            return False
+        backoff = min(self.failure_backoff * 2.0 ** (self._failures - 1), MAX_FAILURE_BACKOFF)
+        return now - self._failed_at < backoff
+
+    def _refresh_in_background(self, now: float) -> None:
+        """Start a refresh unless one is running or failures call for a pause (under the lock)."""
+        if self._fetching is not None or self._backing_off(now):
+            return
+        fetching = self._fetching = threading.Event()
+        threading.Thread(target=self._run_fetch, args=(fetching,), name=f"jwks-refresh {self.url}", daemon=True).start()
+
+    def _run_fetch(self, done: threading.Event) -> None:
+        """Fetch, then install the keys or count the failure, then let waiters go."""
+        started = self.clock()
+        try:
+            keys, fresh_for = self._fetch()
+        except KeySetUnavailable as error:
+            with self._lock:
+                self._failed_at = self.clock()
+                self._failures += 1
+                self._last_error = error
+                fetched_at = self._fetched_at
+            self._warn(error, started, fetched_at)
+        else:
+            with self._lock:
+                self._current = (keys, started + fresh_for)
+                self._fetched_at = started
+                self._failed_at = None
+                self._failures = 0
+                self._last_error = None
+        finally:
+            with self._lock:
+                self._fetching = None
+            done.set()
+
+    def _warn(self, error: KeySetUnavailable, now: float, fetched_at: float | None) -> None:
+        if fetched_at is None:
+            logger.warning("JWKS of %s cannot be fetched: %s", self.url, error)
+            return
+        left = self.policy.outage_grace - (now - fetched_at)
+        if left > 0:
+            logger.warning(
+                "JWKS of %s cannot be fetched (%s): still using the keys fetched %.0f s ago, for %.0f s more",
+                self.url, error, now - fetched_at, left,
+            )
+        else:
+            logger.error(
+                "JWKS of %s cannot be fetched (%s): its keys, fetched %.0f s ago, are no longer used; "
+                "its tokens get 503 until it answers", self.url, error, now - fetched_at,
+            )
+
+    def wait_for_fetch(self, timeout: float = 5.0) -> None:
+        """Return once no fetch is in flight (or after ``timeout``): for tests and shutdown."""
+        fetching = self._fetching
+        if fetching is not None:
+            fetching.wait(timeout)
 
     def set_keys(self, keys: dict[str, Ed25519PublicKey]) -> None:
         """Install keys as if just fetched (for tests that run no peer)."""
         with self._lock:
-            self._keys = dict(keys)
-            self._fetched_at = time.monotonic()
+            now = self.clock()
+            self._current = (dict(keys), now + self.policy.refresh_interval)
+            self._fetched_at = now
+            self._failed_at = None
+            self._failures = 0
+            self._last_error = None
 
-    def _fetch(self) -> dict[str, Ed25519PublicKey]:
+    def _fetch(self) -> tuple[dict[str, Ed25519PublicKey], float]:
+        """The peer's keys, and for how long they may be used before refreshing them."""
         # The peer is as untrusted as any: the same HTTP side as every call to a peer (no proxy or
         # netrc from the environment, no cookies), a whole-answer deadline and a size cap, and a
         # JSON body that cannot blow our stack.
@@ -147,7 +310,10 @@ class RemoteKeySet:
             document = answer_json(response)
         except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge, ValueError) as exc:
             raise KeySetUnavailable(f"cannot fetch {self.url}: {exc}") from exc
-        return parse_jwks(document)
+        fresh_for = freshness(
+            response.headers.get("Cache-Control"), response.headers.get("Age"), self.policy.refresh_interval
+        )
+        return parse_jwks(document), fresh_for
 
 
 _key_sets: dict[str, RemoteKeySet] = {}  # by URL
@@ -169,12 +335,16 @@ def jwks_url(service: str) -> str:
 
 
 def remote_key_set(service: str) -> RemoteKeySet:
-    """The shared, cached key set of a peer service."""
+    """The shared, cached key set of a peer service (one per URL: one fetch at a time)."""
     key_set = _key_sets_by_service.get(service)
     if key_set is None:
         url = jwks_url(service)
+        policy = RefreshPolicy.from_settings()
         with _key_sets_lock:
-            key_set = _key_sets.setdefault(url, RemoteKeySet(url))
+            key_set = _key_sets.get(url)
+            if key_set is None:
+                key_set = _key_sets[url] = RemoteKeySet(url, policy=policy)
+            key_set.policy = policy  # the settings may have changed since it was made
             _key_sets_by_service[service] = key_set
     return key_set
 
@@ -183,21 +353,32 @@ def public_key(issuer: str, kid: str) -> Ed25519PublicKey:
     """The key ``kid`` that ``issuer`` publishes: the one place that answers it.
 
     Our own tokens (the issuer is this service) verify with our own key ring, the keys we
-    publish (retired ones until they expire), with no HTTP round trip to our own JWKS; a peer's
-    with its JWKS (``remote_key_set``: cached, refetched for an unknown kid). Raises
+    publish (replaced ones until their tokens expire; never a revoked one), with no HTTP round
+    trip to our own JWKS; a peer's with its JWKS (``remote_key_set``). Raises
     ``UnknownKeyError`` (the issuer publishes no such key) or ``KeySetUnavailable`` (its keys
     cannot be had, our own missing key included). Callers map these to their own errors.
     """
     if issuer != ms_token_settings.SERVICE_NAME:
         return remote_key_set(issuer).get(kid)
+    return _own_key(kid, retired_for=0)
+
+
+def own_verifying_key(kid: str) -> Ed25519PublicKey:
+    """Our own key ``kid`` for a token that only this service verifies (a refresh token, say):
+    as ``public_key`` for ourselves, and a replaced key too, no longer published, until
+    ``RETIRED_KEY_VERIFIES_FOR`` after it stopped signing. Raises as ``public_key``."""
+    return _own_key(kid, retired_for=ms_token_settings.RETIRED_KEY_VERIFIES_FOR)
+
+
+def _own_key(kid: str, *, retired_for: float) -> Ed25519PublicKey:
     try:
-        published = own_key_ring().published_keys()
+        ring = own_key_ring()
     except KeyConfigurationError as error:
         raise KeySetUnavailable(f"no own signing key: {error}") from error
-    for key in published:
-        if key.kid == kid:
-            return key.public_key
-    raise UnknownKeyError(f"no own key {kid!r}")
+    key = ring.verifying_key(kid, retired_for=retired_for)
+    if key is None:
+        raise UnknownKeyError(f"no own key {kid!r}")
+    return key.public_key
 
 
 def clear_remote_key_sets() -> None:

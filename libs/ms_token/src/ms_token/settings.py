@@ -38,6 +38,17 @@ DEFAULTS: dict[str, Any] = {
     "SIGNING_KEY": None,
     "SIGNING_KEY_FILE": None,
     "KEYS_DIR": None,
+    # Seconds a replaced key of ours still verifies tokens that only this service checks
+    # (jwks.own_verifying_key: a refresh token, say) after it stopped signing; never less than
+    # it stays published (keys.RETENTION_SECONDS).
+    "RETIRED_KEY_VERIFIES_FOR": 600,
+    # A peer's keys (its JWKS), in seconds: refreshed once this old, or sooner when its
+    # Cache-Control max-age says so; used meanwhile for STALE_WHILE_REFRESHING more, after which
+    # a request waits for the refresh. When the JWKS cannot be fetched, the keys last fetched
+    # stay in use until OUTAGE_GRACE after that fetch; then the peer's tokens get 503.
+    "JWKS_REFRESH_INTERVAL": 60,
+    "JWKS_STALE_WHILE_REFRESHING": 20,
+    "JWKS_OUTAGE_GRACE": 600,
     "TOKEN_TTL": 30,  # seconds a minted token lives
     "MAX_TOKEN_TTL": FORMAT_MAX_TOKEN_TTL,  # a longer-lived token is refused
     "LEEWAY": 5,  # seconds of clock skew tolerated on exp, iat and nbf
@@ -124,6 +135,10 @@ def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
     for path_setting in ("SIGNING_KEY_FILE", "KEYS_DIR"):
         if values[path_setting]:
             values[path_setting] = Path(values[path_setting])
+    for seconds in ("RETIRED_KEY_VERIFIES_FOR", "JWKS_REFRESH_INTERVAL", "JWKS_STALE_WHILE_REFRESHING", "JWKS_OUTAGE_GRACE"):
+        value = values[seconds]
+        if type(value) not in (int, float) or value < 0 or (seconds == "JWKS_REFRESH_INTERVAL" and value == 0):
+            raise ImproperlyConfigured(f"MS_TOKEN['{seconds}'] must be a number of seconds (not negative)")
     if not 0 < values["MAX_TOKEN_TTL"] <= FORMAT_MAX_TOKEN_TTL:
         raise ImproperlyConfigured(f"MS_TOKEN: MAX_TOKEN_TTL must be within 1..{FORMAT_MAX_TOKEN_TTL}")
     if not 0 < values["TOKEN_TTL"] <= values["MAX_TOKEN_TTL"]:

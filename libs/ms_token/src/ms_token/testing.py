@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,11 +23,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from . import keys
 from .jwks import JWKS_PATH, remote_key_set
 from .keys import KeyRing, SigningKey, create_key
 from .tokens import mint
 
-__all__ = ["FakePeer", "PeerRequest", "create_keys", "free_port", "mint_as", "send_json", "trust_keys"]
+__all__ = [
+    "FakePeer", "ManualClock", "PeerRequest", "create_keys", "free_port", "mint_as", "own_keys_clock", "send_json",
+    "trust_keys",
+]
 
 
 def free_port() -> int:
@@ -49,6 +55,34 @@ def trust_keys(service: str, ring: KeyRing) -> None:
     remote_key_set(service).set_keys({key.kid: key.public_key for key in ring.published_keys()})
 
 
+class ManualClock:
+    """A monotonic clock that moves only when told, for a ``RemoteKeySet`` under test:
+    ``remote_key_set("invoices").clock = clock = ManualClock()``, then ``clock.advance(61)``."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextmanager
+def own_keys_clock(clock: Callable[[], float]) -> Iterator[None]:
+    """Within, this service rereads its own keys on ``clock`` (it looks every 5 s of it, as it
+    does of the real clock): ``with own_keys_clock(clock): ... clock.advance(5)``."""
+    cached = keys._own_key_ring
+    cached.clock = clock
+    cached.clear()
+    try:
+        yield
+    finally:
+        cached.clock = time.monotonic
+        cached.clear()
+
+
 def mint_as(
     key: SigningKey,
     *,
@@ -64,12 +98,16 @@ def mint_as(
     return mint(audience, scope, method, path, body, issuer=issuer, key=key, ttl=ttl)
 
 
-def send_json(handler: BaseHTTPRequestHandler, status: int, document: Any) -> None:
-    """Answer the request ``handler`` serves with ``document`` as JSON."""
+def send_json(
+    handler: BaseHTTPRequestHandler, status: int, document: Any, headers: Mapping[str, str] | None = None
+) -> None:
+    """Answer the request ``handler`` serves with ``document`` as JSON (and ``headers``)."""
     data = json.dumps(document).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(data)
 
@@ -94,13 +132,17 @@ def _not_found(request: PeerRequest) -> tuple[int, Any]:
 class FakePeer:
     """A real HTTP server on 127.0.0.1 standing in for the service ``service``: it publishes a
     key of its own at ``/.well-known/jwks.json`` and answers other requests with ``handler``
-    (recorded in ``received``). ``published`` may be changed to withdraw or add keys."""
+    (recorded in ``received``). ``published`` may be changed to withdraw or add keys;
+    ``jwks_cache_control`` is its JWKS answer's Cache-Control (None: none), and a
+    ``jwks_status`` other than 200 makes its JWKS fail (an outage)."""
 
     service: str
     handler: PeerHandler = _not_found
     key: SigningKey = field(default_factory=lambda: SigningKey("fake-peer-key", Ed25519PrivateKey.generate(), 0))
     received: list[PeerRequest] = field(default_factory=list)
     jwks_hits: int = 0
+    jwks_cache_control: str | None = None
+    jwks_status: int = 200
 
     def __post_init__(self) -> None:
         self.published: list[SigningKey] = [self.key]
@@ -129,14 +171,17 @@ class FakePeer:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                headers = {}
                 if self.command == "GET" and self.path == JWKS_PATH:
                     peer.jwks_hits += 1
-                    status, document = 200, {"keys": [key.public_jwk() for key in peer.published]}
+                    status, document = peer.jwks_status, {"keys": [key.public_jwk() for key in peer.published]}
+                    if peer.jwks_cache_control is not None:
+                        headers["Cache-Control"] = peer.jwks_cache_control
                 else:
                     request = PeerRequest(self.command, self.path, dict(self.headers), body)
                     peer.received.append(request)
                     status, document = peer.handler(request)
-                send_json(self, status, document)
+                send_json(self, status, document, headers)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 

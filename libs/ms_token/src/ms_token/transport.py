@@ -90,9 +90,12 @@ def answer_json(response: requests.Response) -> Any:
 
 
 def error_code(response: requests.Response) -> str:
-    """The ``code`` of a peer's error answer, or ``-``."""
+    """The ``code`` of a peer's error answer, or ``-`` (also when it does not look like a name:
+    the code goes into our log lines)."""
+    from .admission import loggable  # here: admission -> verification -> jwks -> this module
+
     try:
         code = answer_json(response).get("code")
     except (ValueError, AttributeError):
         return "-"
-    return code if isinstance(code, str) else "-"
+    return loggable(code)

@@ -13,8 +13,9 @@ def published_keys(request: HttpRequest) -> JsonResponse:
     """The JWKS document (public keys only), for any method: wrap it to restrict methods your
     way (``jwks_view`` answers GET and HEAD)."""
     response = JsonResponse(own_key_ring().jwks())
-    # Short: a cache in between must not hide a new key past the time it starts signing
-    # (keys.ACTIVATION_SECONDS counts this max-age in).
+    # How long a verifier, or a cache in between, may keep these keys: short enough that a
+    # revoked key leaves every verifier within the contract's bound, even through a cache, and
+    # counted in keys.ACTIVATION_SECONDS, so no cache hides a new key past the time it signs.
     response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     return response
 

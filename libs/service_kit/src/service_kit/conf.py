@@ -23,6 +23,12 @@ DEFAULT_SERVICE_URLS = {
     "billing": "http://127.0.0.1:8003",
 }
 
+# End users' tokens (simplejwt). Refresh tokens outlive the publication of the key that signed
+# them: the user service verifies them with a replaced key for this long (MS_TOKEN below).
+ACCESS_TOKEN_LIFETIME = timedelta(minutes=5)
+REFRESH_TOKEN_LIFETIME = timedelta(days=1)
+USER_TOKEN_LEEWAY = 5
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -44,6 +50,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+THROTTLE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"10/min"`` → ``(10, 60)``: DRF's format (``s``, ``m``, ``h``, ``d``, or words that start so)."""
+    try:
+        number, period = rate.split("/")
+        return int(number), THROTTLE_PERIODS[period.strip()[0]]
+    except (ValueError, KeyError, IndexError):
+        raise ImproperlyConfigured(f"a throttle rate is N/s, N/min, N/hour or N/day, not {rate!r}") from None
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate from the environment, checked at startup rather than at the first login."""
+    rate = os.environ.get(name, default)
+    parse_rate(rate)
+    return rate
 
 
 def service_url(service: str) -> str:
@@ -89,20 +114,41 @@ def database_config(service: str, *, data_dir: Path) -> dict[str, Any]:
     return config
 
 
-def cache_config(service: str, *, data_dir: Path) -> dict[str, Any]:
-    """``CACHE_URL``: ``redis://...`` or ``file:///dir``; unset, files under ``data_dir``. Every
-    worker process of a host shares either (a per-process memory cache would let each gunicorn
-    worker count login attempts on its own)."""
-    url = os.environ.get("CACHE_URL") or f"file://{data_dir / 'cache' / service}"
+CACHE_TABLE = "django_cache"
+
+
+def cache_config(service: str) -> dict[str, Any]:
+    """``CACHE_URL`` = ``redis://...``: Redis; unset, the service's own database
+    (``service_kit.cache.DatabaseCache``, which never evicts a live entry). Both are shared by
+    every worker process and replica (a per-process memory cache would let each gunicorn worker
+    count login attempts on its own) and keep the throttles' counters until they expire."""
+    url = os.environ.get("CACHE_URL")
+    if not url:
+        # MAX_ENTRIES: past this many rows, each write also deletes the expired ones.
+        return {"BACKEND": "service_kit.cache.DatabaseCache", "LOCATION": CACHE_TABLE,
+                "OPTIONS": {"MAX_ENTRIES": 10000}}
     if url.startswith(("redis://", "rediss://")):
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
                 "KEY_PREFIX": service}
-    if url.startswith("file://"):
-        # Django's default of 300 entries culls a third of them at random when full, which an
-        # attacker could use to reset login-throttle counters by spraying usernames.
-        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-                "LOCATION": url.removeprefix("file://"), "OPTIONS": {"MAX_ENTRIES": 20000}}
-    raise ImproperlyConfigured(f"CACHE_URL must be redis://... or file:///dir, not {url!r}")
+    raise ImproperlyConfigured(f"CACHE_URL must be redis://... (or unset: the service's database), not {url!r}")
+
+
+def demo_password(variable: str, published: str) -> str:
+    """The password of a demo login (``seed_demo``): the environment's ``variable``, else the
+    published default, which only debug mode accepts: with debug off anyone who read the README
+    could log in with it."""
+    from django.conf import settings
+    from django.core.management.base import CommandError
+
+    given = os.environ.get(variable)
+    if given:
+        return given
+    if settings.DEBUG:
+        return published
+    raise CommandError(
+        f"DJANGO_DEBUG is off: set {variable} to the demo password you want "
+        "(the default one is published, so it is used in debug mode only)"
+    )
 
 
 def secret_key(debug: bool) -> str:
@@ -122,7 +168,8 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
     ``MS_SIGNING_KEY_FILE`` or the ``MS_KEYS_DIR`` directory (``.keys/`` in the repo, made by
     ``manage_all.py keys``); ``MS_REPLAY_CACHE``; ``MS_TOKEN_SOURCE``. The user service is the
     shop's token service and its transaction token service (tokens for the audience ``shop``,
-    the trust domain its user tokens are for too)."""
+    the trust domain its user tokens are for too), and a key it replaced verifies its refresh
+    tokens until they expire."""
     return {
         "SERVICE_NAME": service,
         "SERVICE_URLS": service_urls,
@@ -135,6 +182,7 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
         "TXN_TOKEN_ISSUER": "user",
         "TXN_TOKEN_AUDIENCE": "shop",
         "PEER_HEADERS": "service_kit.middleware.request_id_headers",
+        "RETIRED_KEY_VERIFIES_FOR": int(REFRESH_TOKEN_LIFETIME.total_seconds()) + USER_TOKEN_LEEWAY,
     }
 
 
@@ -152,7 +200,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "SECRET_KEY": secret_key(debug),
         "ALLOWED_HOSTS": env_list("DJANGO_ALLOWED_HOSTS", default_allowed_hosts(service)),
         "DATABASES": {"default": database_config(service, data_dir=repo_dir / ".data")},
-        "CACHES": {"default": cache_config(service, data_dir=repo_dir / ".data")},
+        "CACHES": {"default": cache_config(service)},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "INSTALLED_APPS": [
             "django.contrib.admin",
@@ -169,11 +217,15 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         ],
         "MIDDLEWARE": [
             "service_kit.middleware.RequestIDMiddleware",
+            # Before anything that reads the Host header or the body (and could fail on them).
+            "service_kit.middleware.AllowedHostsMiddleware",
+            "service_kit.middleware.RequestSizeMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
             "service_kit.middleware.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
+            "service_kit.throttling.LoginThrottleMiddleware",  # after the CSRF check
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -203,6 +255,8 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "USE_I18N": True,
         "USE_TZ": True,
         "CSRF_FAILURE_VIEW": "service_kit.errors.csrf_failure",
+        # Debug mode's error page shows the traceback, never the settings or the environment.
+        "DEFAULT_EXCEPTION_REPORTER_FILTER": "service_kit.errors.TracebackOnlyReporterFilter",
         "STATIC_URL": "static/",
         "STATIC_ROOT": repo_dir / ".data" / "static" / service,
         "STORAGES": {
@@ -237,8 +291,9 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
             "EXCEPTION_HANDLER": "service_kit.errors.exception_handler",
             "DEFAULT_THROTTLE_RATES": {
-                "login": os.environ.get("LOGIN_THROTTLE_RATE", "10/min"),
-                "login_username": os.environ.get("LOGIN_USERNAME_THROTTLE_RATE", "20/hour"),
+                "login": env_rate("LOGIN_THROTTLE_RATE", "10/min"),
+                "login_username": env_rate("LOGIN_USERNAME_THROTTLE_RATE", "20/hour"),
+                "register": env_rate("REGISTER_THROTTLE_RATE", "20/hour"),
             },
             # Client addresses for throttling come from the socket unless this many proxies in
             # front of us are trusted to set X-Forwarded-For; otherwise any client could
@@ -246,14 +301,14 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
         },
         "SIMPLE_JWT": {
-            "ACCESS_TOKEN_LIFETIME": timedelta(minutes=5),
-            "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+            "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,
+            "REFRESH_TOKEN_LIFETIME": REFRESH_TOKEN_LIFETIME,
             "ROTATE_REFRESH_TOKENS": True,
             "BLACKLIST_AFTER_ROTATION": True,
             "ALGORITHM": "EdDSA",
             "ISSUER": "user",
             "AUDIENCE": "shop",
-            "LEEWAY": 5,
+            "LEEWAY": USER_TOKEN_LEEWAY,
             "AUTH_TOKEN_CLASSES": ("service_kit.user_auth.UserAccessToken",),
         },
         "SPECTACULAR_SETTINGS": {

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.debug import SafeExceptionReporterFilter
 from ms_token.contrib.rest_framework.exceptions import ServiceUnavailable
 from ms_token.contrib.rest_framework.handlers import as_api_exception, www_authenticate
 from rest_framework import exceptions, serializers
@@ -155,3 +156,27 @@ def csrf_failure(request, reason: str = "") -> JsonResponse:
 
 def permission_denied(request, exception=None) -> JsonResponse:
     return JsonResponse(error_body("Permission denied.", "permission_denied"), status=403)
+
+
+# The request itself as WSGI servers describe it; every other META key of a WSGI request is the
+# server's or, under runserver, the whole process environment (database URLs with passwords).
+_REQUEST_META = frozenset({
+    "REQUEST_METHOD", "PATH_INFO", "SCRIPT_NAME", "QUERY_STRING", "CONTENT_TYPE", "CONTENT_LENGTH",
+    "REMOTE_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+})
+
+
+class TracebackOnlyReporterFilter(SafeExceptionReporterFilter):
+    """``DEFAULT_EXCEPTION_REPORTER_FILTER``: debug mode's error page (and error reports) keep the
+    traceback and the request's own headers, and show no settings and no environment; sensitive
+    POST parameters (passwords of the login forms) are hidden in debug mode too."""
+
+    def is_active(self, request) -> bool:
+        return True
+
+    def get_safe_settings(self) -> dict:
+        return {}
+
+    def get_safe_request_meta(self, request) -> dict:
+        meta = super().get_safe_request_meta(request)
+        return {key: value for key, value in meta.items() if key.startswith("HTTP_") or key in _REQUEST_META}

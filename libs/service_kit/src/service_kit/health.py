@@ -49,3 +49,7 @@ def readyz(request) -> JsonResponse:
     if not ready:
         body.update(detail="Not ready: a dependency does not answer.", code="not_ready")
     return JsonResponse(body, status=200 if ready else 503)
+
+
+# By path: AllowedHostsMiddleware answers these whatever the Host header (see there).
+PROBES = {"/healthz": healthz, "/readyz": readyz}

@@ -1,5 +1,7 @@
 """Request ids: accepted from ``X-Request-ID`` (when sane) or made, returned, logged, passed on.
-And Django's CommonMiddleware, minus its one way to a 500."""
+A JSON answer for a request Django would refuse with its own page (a Host outside
+``ALLOWED_HOSTS``, a body over the size limit). And Django's CommonMiddleware, minus its one way
+to a 500."""
 from __future__ import annotations
 
 import contextvars
@@ -8,6 +10,8 @@ import re
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import JsonResponse
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -55,6 +59,68 @@ class RequestIDLogFilter(logging.Filter):
         return True
 
 
+class AllowedHostsMiddleware:
+    """A ``Host`` outside ``ALLOWED_HOSTS`` is a JSON 400 ``disallowed_host``, with debug on or
+    off. Django raises ``DisallowedHost`` wherever the host is first read, and answers it with
+    its debug page (settings, request, environment) in debug mode.
+
+    The probes (``/healthz``, ``/readyz``) answer whatever the Host: an orchestrator's probe
+    names the address it connects to (the pod's IP), which no ``ALLOWED_HOSTS`` lists. They say
+    nothing that depends on the host, and no other middleware runs for them then.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            request.get_host()
+        except DisallowedHost:
+            from .health import PROBES
+
+            probe = PROBES.get(request.path_info)
+            if probe is not None:
+                return probe(request)
+            logging.getLogger("django.security.DisallowedHost").warning(
+                "refused a request for a host not in ALLOWED_HOSTS"
+            )
+            return _json_error("The Host header names a host this service does not serve.", "disallowed_host", 400)
+        return self.get_response(request)
+
+
+class RequestSizeMiddleware:
+    """A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a JSON 413 ``request_too_large`` before
+    anything reads it (the services take no file uploads, so the limit is on the whole body),
+    and so is a form with more than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` fields met by a view.
+    Django's own answer would be its debug page in debug mode."""
+
+    TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads such a body as empty
+        if limit is not None and length > limit:
+            return _json_error(f"The request body is too large: at most {limit} bytes.", "request_too_large", 413)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, self.TOO_LARGE):
+            return _json_error("The request body is too large, or has too many fields.", "request_too_large", 413)
+        return None
+
+
+def _json_error(detail: str, code: str, status: int) -> JsonResponse:
+    from .errors import error_body  # errors imports DRF, which this module must not at import
+
+    return JsonResponse(error_body(detail, code), status=status)
+
+
 # Methods whose body a redirect would lose: the client repeats a 301 as a GET.
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -85,8 +151,4 @@ class CommonMiddleware(DjangoCommonMiddleware):
 
 
 def _not_found(detail: str):
-    from django.http import JsonResponse
-
-    from .errors import error_body
-
-    return JsonResponse(error_body(detail, "not_found"), status=404)
+    return _json_error(detail, "not_found", 404)

@@ -9,7 +9,7 @@ user table and share no secret with it.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
@@ -19,8 +19,12 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from ms_token.contrib.rest_framework.exceptions import ServiceUnavailable
-from ms_token.jwks import KeySetUnavailable, UnknownKeyError, public_key
+from ms_token.jwks import KeySetUnavailable, UnknownKeyError, own_verifying_key, public_key
 from ms_token.keys import KID_PATTERN, SigningKey, own_key_ring
+from ms_token.settings import ms_token_settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 USER_TOKEN_ISSUER = "user"  # the service whose keys sign user tokens
 USER_TOKEN_TYPE = "JWT"
@@ -60,14 +64,31 @@ class UserTokenBackend(TokenBackend):
         if header.get("typ") != USER_TOKEN_TYPE or not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
             raise TokenBackendError("Token is invalid")
         try:
-            return public_key(USER_TOKEN_ISSUER, kid)  # our own key ring in the user service
+            return self.key_for(kid)
         except UnknownKeyError as exc:
             raise TokenBackendError("Token is invalid") from exc
         except KeySetUnavailable as exc:
             raise ServiceUnavailable("The user service's keys cannot be fetched.") from exc
 
+    def key_for(self, kid: str) -> Ed25519PublicKey:
+        """A key the user service publishes (our own key ring in the user service)."""
+        return public_key(USER_TOKEN_ISSUER, kid)
+
+
+class RefreshTokenBackend(UserTokenBackend):
+    """Refresh tokens are the user service's alone (no other service verifies one), and live
+    a day: a key replaced by a rotation keeps verifying them after it is no longer published,
+    for ``MS_TOKEN["RETIRED_KEY_VERIFIES_FOR"]``, so nobody is logged out by a rotation. A
+    revoked key verifies nothing."""
+
+    def key_for(self, kid: str) -> Ed25519PublicKey:
+        if ms_token_settings.SERVICE_NAME != USER_TOKEN_ISSUER:
+            return super().key_for(kid)
+        return own_verifying_key(kid)
+
 
 user_token_backend = UserTokenBackend()
+refresh_token_backend = RefreshTokenBackend()
 
 
 class UserAccessToken(AccessToken):
@@ -75,7 +96,7 @@ class UserAccessToken(AccessToken):
 
 
 class UserRefreshToken(RefreshToken):
-    _token_backend = user_token_backend
+    _token_backend = refresh_token_backend
     access_token_class = UserAccessToken
 
 

@@ -1,13 +1,13 @@
 """Demo catalogue and a local admin login, for `make up`. Safe to run again: nothing doubles."""
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 from ms_token.settings import ms_token_settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from service_kit.conf import demo_password
 
 from catalog import services
 from catalog.models import Product
@@ -29,9 +29,13 @@ DEMO_PRODUCTS = [
 
 
 class Command(BaseCommand):
-    help = "Load demo products (by SKU, once) and ensure the local admin login for /admin/."
+    help = (
+        "Load demo products (by SKU, once) and ensure the local admin login for /admin/ "
+        "(password from DEMO_ADMIN_PASSWORD; with debug off it must be set)."
+    )
 
     def handle(self, *args, **options) -> None:
+        password = demo_password("DEMO_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)  # before any write
         created = 0
         with transaction.atomic():
             existing = set(Product.objects.filter(sku__in=[p["sku"] for p in DEMO_PRODUCTS]).values_list("sku", flat=True))
@@ -41,7 +45,6 @@ class Command(BaseCommand):
                     created += 1
         self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
 
-        password = os.environ.get("DEMO_ADMIN_PASSWORD") or DEFAULT_ADMIN_PASSWORD
         self._ensure_admin(username="admin", password=password)
         url = ms_token_settings.SERVICE_URLS["product"]
         self.stdout.write(f"product: admin login admin / {password} at {url}/admin/")
