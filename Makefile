@@ -7,7 +7,13 @@ STAMP  := $(VENV)/.installed
 # installed by scripts/ensure_debian_packages.sh (as root), or it names the command to run.
 TEST_DEBIAN_PACKAGES := chromium chromium-driver
 
-.PHONY: install debian-packages up test matrix demo bench load keys clean
+# The multi-host fault test (tests/multihost) runs as root only: Debian's HAProxy, `ip netns`
+# (iproute2), and the PostgreSQL and Redis servers it starts on its simulated hosts.
+ifeq ($(shell id -u),0)
+TEST_DEBIAN_PACKAGES += haproxy iproute2 postgresql redis-server
+endif
+
+.PHONY: install debian-packages up test deploy-check faults matrix demo bench load keys clean
 
 install: $(STAMP)
 
@@ -27,8 +33,17 @@ debian-packages:
 	@sh scripts/ensure_debian_packages.sh $(TEST_DEBIAN_PACKAGES)
 
 # The system packages first: a missing one stops the run before the venv is built.
-test: debian-packages install
+test: debian-packages install deploy-check
 	$(PY) scripts/run_tests.py $(SUITES)
+
+# The multi-host fault scenario (root, `ip netns`, haproxy): the test of the system suite, run
+# alone, writing its figures to docs/faults.md.
+faults: debian-packages install
+	cd tests && FAULTS_REPORT=$(CURDIR)/docs/faults.md MULTIHOST_REQUIRED=1 $(CURDIR)/$(PY) -m pytest -q -s multihost
+
+# The Kubernetes manifests, rendered (kubectl kustomize) and checked offline: schemas and our rules.
+deploy-check: install
+	$(PY) deploy/check.py
 
 # The X-MS-TOKEN library on every supported Python, Django and DRF, from its wheel (noxfile.py).
 matrix: install

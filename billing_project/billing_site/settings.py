@@ -1,5 +1,8 @@
 """Settings of the billing service: bills and deliveries."""
+import os
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from service_kit.conf import common_settings
 
@@ -14,3 +17,10 @@ WSGI_APPLICATION = "billing_site.wsgi.application"
 
 # No service calls billing; it trusts none.
 MS_TOKEN["TRUSTED_ISSUERS"] = {}  # noqa: F821
+
+# An Idempotency-Key claimed by a request that died with its process (a killed worker or
+# replica) blocks retries with 409 until it is this old; then a retry takes it over. It must
+# exceed the longest a bill can take (its peer calls are bounded by their timeouts).
+IDEMPOTENCY_STALE_CLAIM_SECONDS = int(os.environ.get("IDEMPOTENCY_STALE_CLAIM_SECONDS", "120"))
+if IDEMPOTENCY_STALE_CLAIM_SECONDS < 10:
+    raise ImproperlyConfigured("IDEMPOTENCY_STALE_CLAIM_SECONDS must be at least 10 (longer than any bill takes)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -32,9 +33,13 @@ from .models import Bill, BillItem, Delivery, IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
-# An in-progress claim older than this belongs to an attempt that died (a killed worker): a
-# retry may take it over. Far above the longest a bill can take (bounded peer timeouts).
-STALE_CLAIM_AFTER = timedelta(minutes=2)
+
+def stale_claim_after() -> timedelta:
+    """An in-progress claim older than this belongs to an attempt that died (a killed worker):
+    a retry may take it over (``IDEMPOTENCY_STALE_CLAIM_SECONDS``, 120 s by default)."""
+    return timedelta(seconds=settings.IDEMPOTENCY_STALE_CLAIM_SECONDS)
+
+
 # Keys are kept at least this long (``manage.py purge_idempotency_keys`` deletes older ones).
 IDEMPOTENCY_KEY_RETENTION = timedelta(hours=24)
 
@@ -218,7 +223,7 @@ def _take_over_stale_claim(record: IdempotencyRecord) -> _Claim | None:
     taken = IdempotencyRecord.objects.filter(
         pk=record.pk,
         state=IdempotencyRecord.State.IN_PROGRESS,
-        updated_at__lt=now - STALE_CLAIM_AFTER,
+        updated_at__lt=now - stale_claim_after(),
     ).update(claim_token=token, updated_at=now)
     if taken != 1:
         return None

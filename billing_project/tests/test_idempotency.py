@@ -88,7 +88,7 @@ def test_a_claim_left_by_a_dead_attempt_is_taken_over(alice_client, alice, catal
     stale = IdempotencyRecord.objects.create(
         user_id=alice.id, key="orphan", fingerprint=services.request_fingerprint(lines=lines_of(body))
     )
-    long_ago = timezone.now() - services.STALE_CLAIM_AFTER - timedelta(seconds=1)
+    long_ago = timezone.now() - services.stale_claim_after() - timedelta(seconds=1)
     IdempotencyRecord.objects.filter(pk=stale.pk).update(updated_at=long_ago)
 
     response = alice_client.post(BILLS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="orphan")
@@ -224,3 +224,16 @@ def test_eight_concurrent_requests_without_a_key_make_eight_bills(shop, catalogu
     assert [r.status_code for r in responses] == [201] * 8
     listed = requests.get(shop.url("billing", BILLS_URL), headers=bearer(token), timeout=HTTP_TIMEOUT).json()
     assert listed["count"] == 8
+
+
+def test_a_claim_younger_than_the_configured_window_is_not_taken_over(alice_client, alice, catalogue, settings):
+    settings.IDEMPOTENCY_STALE_CLAIM_SECONDS = 30
+    body = items((catalogue["mouse"], 1))
+    claim = IdempotencyRecord.objects.create(
+        user_id=alice.id, key="young", fingerprint=services.request_fingerprint(lines=lines_of(body))
+    )
+    IdempotencyRecord.objects.filter(pk=claim.pk).update(updated_at=timezone.now() - timedelta(seconds=29))
+    assert alice_client.post(BILLS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="young").status_code == 409
+
+    IdempotencyRecord.objects.filter(pk=claim.pk).update(updated_at=timezone.now() - timedelta(seconds=31))
+    assert alice_client.post(BILLS_URL, body, format="json", HTTP_IDEMPOTENCY_KEY="young").status_code == 201

@@ -220,6 +220,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             # Before anything that reads the Host header or the body (and could fail on them).
             "service_kit.middleware.AllowedHostsMiddleware",
             "service_kit.middleware.RequestSizeMiddleware",
+            "service_kit.unavailable.DatabaseUnavailableMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",

@@ -11,6 +11,7 @@ a model or a service.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -135,7 +136,12 @@ def not_found(request, exception=None) -> JsonResponse:
 
 
 def server_error(request) -> JsonResponse:
-    """``handler500``: still JSON, never a traceback page."""
+    """``handler500``: still JSON, never a traceback page. Django calls it while handling the
+    error: a database that does not answer is a 503 here too (``service_kit.unavailable``)."""
+    from .unavailable import DATABASE_UNAVAILABLE, database_unavailable_response
+
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        return database_unavailable_response()
     return JsonResponse(error_body("Internal server error.", "server_error"), status=500)
 
 
