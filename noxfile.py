@@ -39,8 +39,10 @@ MATRIX = [
     ("3.13", "6.1", "3.18"),
 ]
 # What the suite itself needs, beyond the library and its extras.
+# PyJWT and jwcrypto: the independent JOSE implementations that check SPEC.md's vectors.
 TEST_REQUIREMENTS = ["pytest==9.2.0", "pytest-django==4.14.0", "responses==0.26.3", "dj-database-url==3.1.2",
-                     "gunicorn==27.0.1", "opentelemetry-sdk==1.45.1"]
+                     "gunicorn==27.0.1", "PyJWT==2.15.1", "jwcrypto==1.6.1",
+                     "opentelemetry-sdk==1.45.1"]
 
 
 @nox.session

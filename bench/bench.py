@@ -5,7 +5,8 @@ Starts user, product and billing under gunicorn (2 workers x 4 threads, keep-ali
 PostgreSQL (databases bench_user, bench_product, bench_billing on BENCH_PG_URL's server, created
 and dropped here; BENCH_DB_PREFIX names them otherwise, for runs side by side on one server), with bench-only endpoints mounted by settings overlays (bench/shopbench,
 bench/bench_*_settings.py): product serves one small catalogue read behind four kinds of
-authentication, billing makes one call to it per request and times the call itself.
+authentication, billing makes one call to it per request (a GET with a query string, ?ids=1,2,3,
+as billing's real read of product has: the X-MS-TOKEN binds it) and times the call itself.
 
     none     no authentication
     static   a static shared token compared in constant time (the article's first design)

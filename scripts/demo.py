@@ -21,16 +21,10 @@ from shopdev.story import StoryFailure, play_story
 
 
 
-def capture_token(shop: Shop, method: str, path: str) -> str:
-    """What `python manage_all.py ms-token --from billing --to product ...` prints, made with the
+def capture_token(shop: Shop, method: str, path: str, *, audience: str = "product", scope: str = "products:read") -> str:
+    """What `python manage_all.py ms-token --from billing --to <audience> ...` prints, made with the
     demo's billing key: the token an eavesdropper would have captured on the wire."""
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(MS_TOKEN={"SERVICE_NAME": "billing"})
-    from ms_token.tokens import mint
-
-    return mint("product", "products:read", method, path, issuer="billing", key=shop.signing_key("billing"))
+    return shop.mint("billing", audience=audience, scope=scope, method=method, path=path)
 
 
 def main(argv: list[str]) -> int:
@@ -53,7 +47,7 @@ def main(argv: list[str]) -> int:
                 shop.urls,
                 staff_username="staff",
                 staff_password=staff_password,
-                capture_token=lambda method, path: capture_token(shop, method, path),
+                capture_token=lambda method, path, **target: capture_token(shop, method, path, **target),
                 say=lambda line: print(line, flush=True),
                 alice_username="alice",
             )
@@ -68,7 +62,9 @@ def main(argv: list[str]) -> int:
             print("\nservices stopped", flush=True)
     print(
         f"\nAll six steps behaved: bill #{result.bill['id']} for {result.bill['total']} {result.bill['currency']}, "
-        f"delivery {result.delivery['tracking_code']}, replay refused with {result.replay_refusal['code']!r}."
+        f"delivery {result.delivery['tracking_code']} (address read with alice's transaction token; without "
+        f"one: {result.no_txn_token_refusal['code']!r}), rewritten query refused with "
+        f"{result.query_refusal['code']!r}, replay refused with {result.replay_refusal['code']!r}."
     )
     return 0
 

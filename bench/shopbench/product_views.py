@@ -87,7 +87,8 @@ class VerifyOnlyAuthentication(MSTokenAuthentication):
         token = request.META.get("HTTP_X_MS_TOKEN")
         if token is None:
             return None
-        verified = verify(token, method=request.method, path=request.path, body=request.body)
+        verified = verify(token, method=request.method, path=request.path, body=request.body,
+                          query=request.META.get("QUERY_STRING", ""))
         return ServicePrincipal(verified.caller, verified.scopes, verified.jti), verified.claims
 
 

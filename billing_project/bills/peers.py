@@ -76,10 +76,12 @@ def fetch_products(*, product_ids: Sequence[int]) -> dict[int, CatalogueProduct]
     raise PeerUnavailable("product", f"product list spans more than {MAX_PAGES} pages")
 
 
-def fetch_shipping_address(*, user_id: int) -> str:
-    """The user's shipping address at the user service; "" when the user has none (or is gone)."""
+def fetch_shipping_address(*, user_id: int, txn_token: str) -> str:
+    """The user's shipping address at the user service; "" when the user has none (or is gone).
+
+    ``txn_token``: a transaction token for that user (the user service answers for no one else)."""
     path = f"/api/internal/users/{user_id}/"
-    response = _call("user", path, scope=USERS_SCOPE)
+    response = _call("user", path, scope=USERS_SCOPE, txn_token=txn_token)
     if response.status_code == 404:
         return ""
     document = _json_of("user", response)
@@ -108,8 +110,8 @@ def clear_clients() -> None:
     _clients.clear()
 
 
-def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None = None):
-    response = service_client(service).get(path, scope=scope, params=params)  # logs its failures
+def _call(service: str, path: str, *, scope: str, params: dict[str, str] | None = None, txn_token: str | None = None):
+    response = service_client(service).get(path, scope=scope, params=params, txn_token=txn_token)  # logs its failures
     if response.status_code != 200 and response.status_code != 404:
         # Any other 4xx means we asked wrongly: our bug or misconfiguration, never the caller's
         # fault, so a 503 and an error in the log. The bill serializer keeps it unreachable for

@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -251,16 +251,22 @@ def purge_idempotency_records(*, older_than: timedelta = IDEMPOTENCY_KEY_RETENTI
 # --- Deliveries ----------------------------------------------------------------------------------
 
 
-def initiate_delivery(*, bill: Bill, shipping_address: str | None = None) -> DeliveryOutcome:
+def initiate_delivery(
+    *, bill: Bill, shipping_address: str | None = None, owner_txn_token: Callable[[], str]
+) -> DeliveryOutcome:
     """The bill's delivery, initiated now unless it already was (then that one, ``created=False``).
 
-    Without an address in the request the user service is asked for the user's.
+    Without an address in the request the user service is asked for the user's, with a
+    transaction token for the bill's owner: ``owner_txn_token()`` gives it, and is called only
+    then (an exchange at the user service the other paths need not pay).
     """
     existing = Delivery.objects.filter(bill=bill).first()
     if existing is not None:
         return DeliveryOutcome(delivery=existing, created=False)
 
-    address = (shipping_address or "").strip() or peers.fetch_shipping_address(user_id=bill.user_id)
+    address = (shipping_address or "").strip() or peers.fetch_shipping_address(
+        user_id=bill.user_id, txn_token=owner_txn_token()
+    )
     if not address:
         raise ShippingAddressMissing()
 

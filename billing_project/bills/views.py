@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -10,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from ms_token.txn_tokens import txn_token_for
 from service_kit.serializers import ErrorSerializer
 from service_kit.user_auth import UserTokenAuthentication
 
@@ -152,7 +155,8 @@ class BillDeliveryView(UserTokenView):
     @extend_schema(
         summary="Initiate the delivery of one of the caller's bills",
         description=(
-            "Without `shipping_address` the user's profile address is asked of the user service. "
+            "Without `shipping_address` the user's profile address is asked of the user service, "
+            "with a transaction token for the caller exchanged for their access token. "
             "A second call answers 200 with the delivery initiated first."
         ),
         request=DeliveryCreateSerializer,
@@ -160,6 +164,9 @@ class BillDeliveryView(UserTokenView):
             201: DeliverySerializer,
             200: OpenApiResponse(DeliverySerializer, description="Already initiated: that delivery."),
             400: _error,
+            401: OpenApiResponse(
+                ErrorSerializer, description="subject_token_invalid: the user service refused the caller's token."
+            ),
             404: _error,
             503: _unavailable,
         },
@@ -168,7 +175,12 @@ class BillDeliveryView(UserTokenView):
         bill = self.get_bill()
         payload = DeliveryCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        outcome = services.initiate_delivery(bill=bill, shipping_address=payload.validated_data.get("shipping_address"))
+        outcome = services.initiate_delivery(
+            bill=bill,
+            shipping_address=payload.validated_data.get("shipping_address"),
+            # The bill is the caller's (get_bill): the Bearer token's user is its owner.
+            owner_txn_token=partial(txn_token_for, request),
+        )
         return Response(
             DeliverySerializer(outcome.delivery).data,
             status=status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK,

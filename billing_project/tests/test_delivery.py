@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from bills.models import Delivery
 from ms_token.testing import free_port
+from ms_token.txn_tokens import TXN_TOKEN_ENDPOINT_PATH
 from service_kit.testing import preload_peer_keys
 
 from .conftest import BILLS_URL, HTTP_TIMEOUT, bearer, client_for, items
@@ -67,11 +68,19 @@ def test_no_address_anywhere_is_a_400(bob_client, make_bill):
     assert not Delivery.objects.exists()
 
 
-def test_a_user_the_user_service_does_not_know_has_no_address(db, make_bill, stranger_token, api_client):
+def test_a_user_the_user_service_does_not_know_gets_no_transaction_token(db, make_bill, stranger_token, api_client):
+    """The user service exchanges no token of a user it does not know (deleted, say): billing
+    cannot act for that user there, and says so (401), storing nothing."""
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {stranger_token()}")
     bill = make_bill(api_client)
     response = api_client.post(delivery_url(bill["id"]), {}, format="json")
-    assert response.status_code == 400 and response.json()["code"] == "shipping_address_required"
+    assert response.status_code == 401, response.content
+    assert response.json()["code"] == "subject_token_invalid"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert not Delivery.objects.exists()
+    # With the address in the request nothing is asked of the user service.
+    response = api_client.post(delivery_url(bill["id"]), {"shipping_address": "7 Elm Road"}, format="json")
+    assert response.status_code == 201
 
 
 @pytest.mark.parametrize(
@@ -154,6 +163,7 @@ USER_FAULTS = {
 def test_user_service_faults_are_a_503_and_store_nothing(alice_client, alice, shop, make_bill, fault):
     bill = make_bill(alice_client)
     with responses.RequestsMock() as mock:
+        mock.add_passthru(shop.url("user", TXN_TOKEN_ENDPOINT_PATH))  # the exchange works: the read fails
         mock.add(responses.GET, shop.url("user", f"/api/internal/users/{alice.id}/"), **fault)
         response = alice_client.post(delivery_url(bill["id"]), {}, format="json")
 

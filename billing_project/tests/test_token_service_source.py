@@ -52,10 +52,13 @@ def user_service_python(shop, code: str) -> str:
     return result.stdout
 
 
-def issuances_since(shop, last_id: int) -> list[list]:
+def issuances_since(shop, last_id: int, *, hashes: bool = False) -> list[list]:
+    """[caller, audience, scope, method, path] of each token issued since ``last_id``, and with
+    ``hashes`` whether it binds a query (qh) and a transaction token (tth)."""
+    fields = "t.caller, t.audience, t.scope, t.method, t.path" + (", bool(t.query_hash), bool(t.txn_token_hash)" if hashes else "")
     return json.loads(user_service_python(shop, (
         "import json; from service_tokens.models import IssuedServiceToken as T; "
-        f"print(json.dumps([[t.caller, t.audience, t.scope, t.method, t.path] "
+        f"print(json.dumps([[{fields}] "
         f"for t in T.objects.filter(id__gt={last_id}).order_by('id')]))"
     )))
 
@@ -89,10 +92,13 @@ def test_the_story_bill_and_delivery_with_tokens_from_the_token_service(
     assert delivery.json()["shipping_address"] == alice.shipping_address  # asked from the user service
     assert Delivery.objects.count() == 1
 
-    issued = issuances_since(shop, before)
-    assert ["billing", "product", "products:read", "GET", "/api/products/"] in issued
-    assert ["billing", "user", "users:read", "GET", f"/api/internal/users/{alice.id}/"] in issued
-    assert len(issued) == 2  # one token per call, nothing else
+    # One token per call, nothing else: the products read (bound to its query), the exchange of
+    # alice's access token for a transaction token, the address read (bound to that token).
+    assert issuances_since(shop, before, hashes=True) == [
+        ["billing", "product", "products:read", "GET", "/api/products/", True, False],
+        ["billing", "user", "txn-tokens:request", "POST", "/api/txn-tokens/", False, False],
+        ["billing", "user", "users:read", "GET", f"/api/internal/users/{alice.id}/", False, True],
+    ]
 
 
 def test_a_captured_token_service_token_is_refused_when_replayed(token_service_source, shop):

@@ -71,12 +71,15 @@ def make_product(db):
 
 @pytest.fixture
 def service_token(db):
-    """``service_token(scope, method=..., path=..., issuer=..., body=...)``: a fresh X-MS-TOKEN
-    minted as that service would, for the product service."""
+    """``service_token(scope, method=..., path=..., query=..., issuer=..., body=...)``: a fresh
+    X-MS-TOKEN minted as that service would, for the product service (``query``: the query
+    string exactly as the request will send it)."""
     from ms_token.keys import load_key_ring
     from ms_token.tokens import mint
 
-    def make(scope="products:read", *, method="GET", path=PRODUCTS_URL, issuer="billing", body=None):
-        return mint("product", scope, method, path, body, issuer=issuer, key=load_key_ring(issuer).signing_key)
+    def make(scope="products:read", *, method="GET", path=PRODUCTS_URL, query=None, issuer="billing", body=None):
+        return mint(
+            "product", scope, method, path, body, query=query, issuer=issuer, key=load_key_ring(issuer).signing_key
+        )
 
     return make

@@ -27,6 +27,7 @@ from helpers import create_product, register, staff_of, wait_until
 from shopdev.metrics import fetch_metrics, parse, scrape, value
 from shopdev.otlp import OTLPReceiver
 from shopdev.processes import free_port
+from shopdev.shop import library_mint
 from tokens import library_token
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,7 +123,8 @@ def test_verifications_are_counted_exactly_summed_over_the_workers(observed_shop
     for index in range(2):
         # A well-formed token naming an issuer product does not trust: it is refused before any
         # key is looked up, so billing's key signs it.
-        untrusted = library_token(shop, method="GET", path=PRODUCTS, issuer="mallory", key=shop.signing_key("billing"))
+        untrusted = library_mint("product", "products:read", "GET", PRODUCTS, issuer="mallory",
+                                 key=shop.signing_key("billing"))
         assert get_products(product.url, untrusted, f"count-{run}-untrusted-{index}").json()["code"] == "untrusted_issuer"
 
     for _ in range(4):  # every scrape, whichever worker answers it, sees every worker's counts

@@ -5,7 +5,7 @@ and user.
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib3.util import parse_url
 
 import pytest
 import requests
@@ -79,8 +79,9 @@ _session = requests.Session()
 
 
 def send(case, base_url: str, *, headers: dict[str, str] | None = None, service_token=None) -> None:
-    """Send ``case``; with ``service_token(method, path, body)`` add an X-MS-TOKEN bound to exactly
-    the bytes that go on the wire. Then run the checks."""
+    """Send ``case``; with ``service_token(method, target, body)`` add an X-MS-TOKEN bound to
+    exactly the bytes that go on the wire (the path, its query as urllib3 sends it, the body).
+    Then run the checks."""
     kwargs = case.as_transport_kwargs(base_url=base_url, headers=headers)
     kwargs.pop("timeout", None)
     prepared = _session.prepare_request(requests.Request(**{k: v for k, v in kwargs.items() if k in _REQUEST_FIELDS}))
@@ -88,7 +89,9 @@ def send(case, base_url: str, *, headers: dict[str, str] | None = None, service_
         # A service sends its X-MS-TOKEN alone: drop any Authorization the generator made up.
         prepared.headers.pop("Authorization", None)
         body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-        prepared.headers["X-MS-TOKEN"] = service_token(prepared.method, urlsplit(prepared.url).path, body or None)
+        sent = parse_url(prepared.url)
+        target = sent.path + (f"?{sent.query}" if sent.query else "")
+        prepared.headers["X-MS-TOKEN"] = service_token(prepared.method, target, body or None)
     response = _session.send(prepared, timeout=15, allow_redirects=False)
     case.validate_response(response, checks=CHECKS, headers=dict(prepared.headers))
 

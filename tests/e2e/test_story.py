@@ -2,6 +2,8 @@
 for each token source of billing (issue 6: "both token sources pass the same story")."""
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from decimal import Decimal
 
 import requests
@@ -10,15 +12,21 @@ from shopdev.shop import Shop, Verification
 from shopdev.story import bearer, play_story
 from tokens import library_token, token_service_token
 
+# What product and user log for billing's calls (shopdev.shop.Verification), with the random txn
+# of a transaction token shown as TXN and alice's id as ALICE.
+TXN, ALICE = "<txn>", "<alice>"
 ACCEPTED_FROM_BILLING = Verification(issuer="billing", outcome="accepted", code="-", caller="billing")
 ACCEPTED_FROM_TOKEN_SERVICE = Verification(issuer="user", outcome="accepted", code="-", caller="billing")
+READ_FOR_ALICE_FROM_BILLING = Verification("billing", "accepted", "-", "billing", txn=TXN, sub=ALICE)
+READ_FOR_ALICE_FROM_TOKEN_SERVICE = Verification("user", "accepted", "-", "billing", txn=TXN, sub=ALICE)
 EXPECTED_VERIFICATIONS = {
-    # billing signs its own tokens.
+    # billing signs its own tokens: at user, the exchange of alice's access token for a
+    # transaction token, then the read carrying it.
     "self": {
         ("product", "bill"): [ACCEPTED_FROM_BILLING],
         ("user", "bill"): [],
         ("product", "delivery"): [],
-        ("user", "delivery"): [ACCEPTED_FROM_BILLING],
+        ("user", "delivery"): [ACCEPTED_FROM_BILLING, READ_FOR_ALICE_FROM_BILLING],
     },
     # product and user take tokens issued by user (iss) for billing (sub); user's token endpoint
     # takes billing's self-signed client assertion before each.
@@ -26,16 +34,28 @@ EXPECTED_VERIFICATIONS = {
         ("product", "bill"): [ACCEPTED_FROM_TOKEN_SERVICE],
         ("user", "bill"): [ACCEPTED_FROM_BILLING],
         ("product", "delivery"): [],
-        ("user", "delivery"): [ACCEPTED_FROM_BILLING, ACCEPTED_FROM_TOKEN_SERVICE],
+        ("user", "delivery"): [
+            ACCEPTED_FROM_BILLING, ACCEPTED_FROM_TOKEN_SERVICE,  # the exchange
+            ACCEPTED_FROM_BILLING, READ_FOR_ALICE_FROM_TOKEN_SERVICE,  # the read
+        ],
     },
 }
 
 
-def captured_token(shop: Shop, method: str, path: str) -> str:
-    """What an eavesdropper would capture between billing and product in this shop."""
+def captured_token(shop: Shop, method: str, path: str, *, audience: str = "product", scope: str = "products:read") -> str:
+    """What an eavesdropper would capture from billing in this shop (or billing's key alone make)."""
     if shop.token_source == "token-service":
-        return token_service_token(shop, method=method, path=path)
-    return library_token(shop, method=method, path=path)
+        return token_service_token(shop, method=method, path=path, audience=audience, scope=scope)
+    return library_token(shop, method=method, path=path, audience=audience, scope=scope)
+
+
+def issued_txn_tokens(shop: Shop, *, request_id: str) -> list[list[str]]:
+    """[requester, subject, txn] of each transaction token the user service recorded while
+    serving billing's calls for the request ``request_id``."""
+    return json.loads(shop.manage("user", "shell", "--no-imports", "-v", "0", "-c", (
+        "import json; from txn_tokens.models import IssuedTxnToken as T; "
+        f"print(json.dumps([[t.requester, t.subject, t.txn] for t in T.objects.filter(request_id={request_id!r})]))"
+    )))
 
 
 def test_the_contract_story_end_to_end(sourced_shop, sourced_staff):
@@ -44,7 +64,7 @@ def test_the_contract_story_end_to_end(sourced_shop, sourced_staff):
         shop.urls,
         staff_username=sourced_staff.username,
         staff_password=sourced_staff.password,
-        capture_token=lambda method, path: captured_token(shop, method, path),
+        capture_token=lambda method, path, **target: captured_token(shop, method, path, **target),
     )
 
     # The bill's names and prices came from the product service, not from the request.
@@ -57,6 +77,8 @@ def test_the_contract_story_end_to_end(sourced_shop, sourced_staff):
     assert result.delivery["bill_id"] == result.bill["id"]
     assert result.replay_first_status == 200
     assert result.replay_refusal["code"] == "token_replayed"
+    assert result.query_refusal["code"] == "token_request_mismatch"
+    assert result.no_txn_token_refusal["code"] == "txn_token_required"
 
     # Her bill is hers alone; the delivery is stored once (a second call returns the same one).
     alice = bearer(result.alice_tokens["access"])
@@ -81,4 +103,14 @@ def test_the_contract_story_end_to_end(sourced_shop, sourced_staff):
         for step, request_id in (("bill", result.bill_request_id), ("delivery", result.delivery_request_id))
         for service in ("product", "user")
     }
-    assert seen == EXPECTED_VERIFICATIONS[shop.token_source]
+    txns = {v.txn for found in seen.values() for v in found if v.txn != "-"}
+    assert len(txns) == 1, seen  # one transaction token for the delivery, and only there
+    (txn,) = txns
+    placeholders = {txn: TXN, str(result.alice_id): ALICE}
+    shown = {
+        step: [replace(v, txn=placeholders.get(v.txn, v.txn), sub=placeholders.get(v.sub, v.sub)) for v in found]
+        for step, found in seen.items()
+    }
+    assert shown == EXPECTED_VERIFICATIONS[shop.token_source]
+    # The user service recorded that exchange: billing asked, for alice, under the txn user logged.
+    assert issued_txn_tokens(shop, request_id=result.delivery_request_id) == [["billing", str(result.alice_id), txn]]

@@ -8,6 +8,11 @@ def user_get(*, user_id: int) -> User | None:
     return User.objects.filter(pk=user_id).first()
 
 
+def active_user_get(*, user_id: int) -> User | None:
+    """The active user ``user_id`` (a database id: positive, below 2**63), or None."""
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
 def user_authenticate(*, request, username: str, password: str) -> User | None:
     """The active user with these credentials, or None (Django's auth backends decide)."""
     from django.contrib.auth import authenticate

@@ -1,12 +1,13 @@
 """HTTP endpoints of the user service: validate, call a service or selector, render."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from ms_token.contrib.rest_framework import MSTokenAuthentication
-from ms_token.contrib.rest_framework.permissions import HasServiceScope
+from ms_token.contrib.rest_framework import HasServiceScope, HasTxnTokenSubject, MSTokenAuthentication
+from ms_token.txn_tokens import TXN_TOKEN_HEADER
 from service_kit.serializers import ErrorSerializer
 from service_kit.throttling import LoginThrottle, RegisterThrottle
 
@@ -119,15 +120,30 @@ class MeView(generics.GenericAPIView):
 
 
 class InternalUserView(generics.GenericAPIView):
-    """A user's contact and shipping details, for other services (X-MS-TOKEN, scope users:read)."""
+    """A user's contact and shipping details, for a service serving that user's request
+    (X-MS-TOKEN with scope users:read, carrying a transaction token for that very user)."""
 
     serializer_class = InternalUserSerializer
     # Services only: a user's Bearer token or session is not even looked at here.
     authentication_classes = [MSTokenAuthentication]
-    permission_classes = [HasServiceScope]
+    # The key of a service alone reads no one's address: only that of a user whose request it
+    # serves (403 txn_token_required / subject_mismatch).
+    permission_classes = [HasServiceScope, HasTxnTokenSubject]
     required_scopes = ["users:read"]
+    txn_token_subject_kwarg = "user_id"
 
-    @extend_schema(responses={200: InternalUserSerializer, **_errors(401, 403, 404)})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                TXN_TOKEN_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="A transaction token for this user (POST /api/txn-tokens/), bound by the X-MS-TOKEN's tth.",
+            )
+        ],
+        responses={200: InternalUserSerializer, **_errors(401, 403, 404)},
+    )
     def get(self, request, user_id: int):
         user = user_get(user_id=user_id)
         if user is None:

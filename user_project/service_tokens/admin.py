@@ -35,14 +35,8 @@ class ServiceCallerAdmin(admin.ModelAdmin):
         queryset.update(is_enabled=True, updated_at=timezone.now())
 
 
-@admin.register(IssuedServiceToken)
-class IssuedServiceTokenAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(admin.ModelAdmin):
     """Read only: an audit record is not edited."""
-
-    list_display = ("issued_at", "caller", "audience", "scope", "method", "path", "jti")
-    list_filter = ("caller", "audience")
-    search_fields = ("jti", "assertion_jti", "request_id", "caller")
-    date_hierarchy = "issued_at"
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -52,3 +46,11 @@ class IssuedServiceTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(IssuedServiceToken)
+class IssuedServiceTokenAdmin(AuditRecordAdmin):
+    list_display = ("issued_at", "caller", "audience", "scope", "method", "path", "jti")
+    list_filter = ("caller", "audience")
+    search_fields = ("jti", "assertion_jti", "request_id", "caller")
+    date_hierarchy = "issued_at"

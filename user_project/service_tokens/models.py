@@ -78,6 +78,10 @@ class IssuedServiceToken(models.Model):
     scope = models.CharField(max_length=1000)
     method = models.CharField(max_length=16)
     path = models.TextField()
+    query_hash = models.CharField(max_length=43, blank=True, help_text="qh: the query string it is bound to")
+    txn_token_hash = models.CharField(
+        max_length=43, blank=True, help_text="tth: the transaction token it carries (the end user behind the call)"
+    )
     jti = models.CharField(max_length=64, unique=True)
     assertion_jti = models.CharField(max_length=128, help_text="jti of the caller's client assertion")
     request_id = models.CharField(max_length=128, blank=True)

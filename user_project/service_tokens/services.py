@@ -52,11 +52,14 @@ def service_token_issue(
     scope: str,
     method: str,
     path: str,
+    query_hash: str | None = None,
     body_hash: str | None = None,
+    txn_token_hash: str | None = None,
     assertion_jti: str,
     request_id: str | None = None,
 ) -> IssuedToken:
-    """A token that ``caller`` may send once to ``audience`` for ``method path`` (and that body).
+    """A token that ``caller`` may send once to ``audience`` for ``method path`` (and the query,
+    body and transaction token whose hashes are given: ``qh``, ``bh``, ``tth``).
 
     Checked in order: the caller is registered and enabled, the audience is a service of ours,
     every scope asked for is in the caller's grant for that audience. Recorded, never stored.
@@ -90,8 +93,10 @@ def service_token_issue(
         "htm": method,
         "htu": path,
     }
-    if body_hash:
-        claims["bh"] = body_hash
+    # In mint's order (SPEC.md): the request's parts as it has them.
+    for claim, digest in (("qh", query_hash), ("bh", body_hash), ("tth", txn_token_hash)):
+        if digest:
+            claims[claim] = digest
     token = sign_claims(claims)  # with our newest key
     IssuedServiceToken.objects.create(
         caller=caller,
@@ -99,6 +104,8 @@ def service_token_issue(
         scope=scope,
         method=method,
         path=path,
+        query_hash=query_hash or "",
+        txn_token_hash=txn_token_hash or "",
         jti=jti,
         assertion_jti=assertion_jti,
         request_id=request_id or "",

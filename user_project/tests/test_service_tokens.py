@@ -19,7 +19,7 @@ from ms_token.keys import load_key_ring
 from ms_token.exceptions import TokenRejected
 from ms_token.settings import ms_token_settings
 from ms_token.sources import ASSERTION_SCOPE, TOKEN_ENDPOINT_PATH
-from ms_token.tokens import body_hash, mint
+from ms_token.tokens import body_hash, mint, mint_txn_token, query_hash, txn_token_hash
 from ms_token.verification import verify
 from service_kit.testing import preload_peer_keys
 from service_tokens.models import IssuedServiceToken, ServiceCaller, ServiceGrant
@@ -73,9 +73,20 @@ def nothing_issued():
     assert IssuedServiceToken.objects.count() == before
 
 
-def internal_user(token: str, user_id: int):
+def txn_token_of(user_id: int) -> str:
+    """A transaction token for ``user_id`` (this service's own, as POST /api/txn-tokens/ issues it)."""
+    return mint_txn_token(subject=str(user_id), requester="billing")[0]
+
+
+def for_user(user_id: int, txn_token: str, **request) -> dict:
+    """A token request for billing's read of ``user_id``, bound to that transaction token."""
+    return {"audience": "user", "scope": "users:read", "method": "GET", "path": f"/api/internal/users/{user_id}/",
+            "txn_token_hash": txn_token_hash(txn_token), **request}
+
+
+def internal_user(token: str, user_id: int, txn_token: str | None):
     client = APIClient()
-    client.credentials(HTTP_X_MS_TOKEN=token)
+    client.credentials(HTTP_X_MS_TOKEN=token, **({"HTTP_TXN_TOKEN": txn_token} if txn_token else {}))
     return client.get(f"/api/internal/users/{user_id}/")
 
 
@@ -122,18 +133,50 @@ def test_a_body_hash_becomes_the_bh_claim():
 
 
 def test_a_token_for_the_user_service_works_once_at_its_internal_endpoint(alice):
-    path = f"/api/internal/users/{alice.pk}/"
-    token = ask({"audience": "user", "scope": "users:read", "method": "GET", "path": path}).json()["token"]
-    response = internal_user(token, alice.pk)
+    txn_token = txn_token_of(alice.pk)
+    response = ask(for_user(alice.pk, txn_token))
+    token = response.json()["token"]
+    assert claims_of(token)[1]["tth"] == txn_token_hash(txn_token)
+    record = IssuedServiceToken.objects.get()
+    assert (record.txn_token_hash, record.query_hash) == (txn_token_hash(txn_token), "")
+    response = internal_user(token, alice.pk, txn_token)
     assert response.status_code == 200, response.content
     assert response.json()["username"] == "alice"
-    assert_error(internal_user(token, alice.pk), 401, "token_replayed")
+    assert_error(internal_user(token, alice.pk, txn_token), 401, "token_replayed")
 
 
 def test_a_token_is_bound_to_the_path_it_was_asked_for(alice):
-    other = f"/api/internal/users/{alice.pk + 1}/"
-    token = ask({"audience": "user", "scope": "users:read", "method": "GET", "path": other}).json()["token"]
-    assert_error(internal_user(token, alice.pk), 401, "token_request_mismatch")
+    txn_token = txn_token_of(alice.pk)
+    token = ask(for_user(alice.pk, txn_token, path=f"/api/internal/users/{alice.pk + 1}/")).json()["token"]
+    assert_error(internal_user(token, alice.pk, txn_token), 401, "token_request_mismatch")
+
+
+def test_a_token_is_bound_to_the_transaction_token_it_was_asked_for(alice):
+    """Issued for one transaction token: with another, or with none, it is refused."""
+    asked_for, other = txn_token_of(alice.pk), txn_token_of(alice.pk)
+    token = ask(for_user(alice.pk, asked_for)).json()["token"]
+    assert_error(internal_user(token, alice.pk, other), 401, "txn_token_invalid")
+    token = ask(for_user(alice.pk, asked_for)).json()["token"]
+    assert_error(internal_user(token, alice.pk, None), 401, "txn_token_invalid")
+    token = ask(for_user(alice.pk, asked_for, txn_token_hash=None)).json()["token"]
+    assert "tth" not in claims_of(token)[1]
+    assert_error(internal_user(token, alice.pk, asked_for), 401, "txn_token_invalid")
+
+
+def test_a_query_hash_becomes_the_qh_claim():
+    digest = query_hash("ids=1%2C2")
+    response = ask({**PRODUCTS, "query_hash": digest})
+    assert response.status_code == 200, response.content
+    claims = claims_of(response.json()["token"])[1]
+    assert claims["qh"] == digest and "tth" not in claims and "bh" not in claims
+    assert IssuedServiceToken.objects.get().query_hash == digest
+
+
+def test_the_hash_claims_follow_mints_order():
+    """qh, bh, tth: the order SPEC.md gives (and mint writes)."""
+    digests = {"query_hash": query_hash("a=1"), "body_hash": body_hash(b"{}"), "txn_token_hash": txn_token_hash("t")}
+    token = ask({**PRODUCTS, "method": "POST", **digests}).json()["token"]
+    assert list(claims_of(token)[1])[-3:] == ["qh", "bh", "tth"]
 
 
 def test_every_token_is_new():
@@ -146,7 +189,7 @@ def test_every_token_is_new():
 
 def test_the_default_grants_are_there_after_migrate():
     grants = {(g.caller.name, g.audience): g.scopes for g in ServiceGrant.objects.select_related("caller")}
-    assert grants == {("billing", "product"): "products:read", ("billing", "user"): "users:read"}
+    assert grants == {("billing", "product"): "products:read", ("billing", "user"): "users:read txn-tokens:request"}
     assert ServiceCaller.objects.get(name="billing").is_enabled
 
 
@@ -214,8 +257,8 @@ def test_the_caller_and_its_grant_are_read_in_one_query(django_assert_num_querie
 
 
 def test_a_disabled_caller_gets_nothing_from_the_next_request_on(alice):
-    path = f"/api/internal/users/{alice.pk}/"
-    request = {"audience": "user", "scope": "users:read", "method": "GET", "path": path}
+    txn_token = txn_token_of(alice.pk)
+    request = for_user(alice.pk, txn_token)
     issued_before = ask(request).json()["token"]
 
     ServiceCaller.objects.filter(name="billing").update(is_enabled=False)
@@ -224,7 +267,7 @@ def test_a_disabled_caller_gets_nothing_from_the_next_request_on(alice):
     assert IssuedServiceToken.objects.count() == count
 
     # A token issued before the switch is not revoked: it dies with its lifetime (30 s).
-    assert internal_user(issued_before, alice.pk).status_code == 200
+    assert internal_user(issued_before, alice.pk, txn_token).status_code == 200
 
     ServiceCaller.objects.filter(name="billing").update(is_enabled=True)
     assert ask(request).status_code == 200
@@ -341,6 +384,10 @@ def test_a_user_token_as_the_assertion_is_401(alice_tokens, nothing_issued):
         {**PRODUCTS, "path": "/" + "a" * 3000},
         {**PRODUCTS, "body_hash": "not-a-hash"},
         {**PRODUCTS, "body_hash": "A" * 44},
+        {**PRODUCTS, "query_hash": "ids=1,2"},
+        {**PRODUCTS, "query_hash": 5},
+        {**PRODUCTS, "txn_token_hash": "eyJ.a.b"},
+        {**PRODUCTS, "txn_token_hash": "A" * 42},
     ],
 )
 def test_a_malformed_request_is_400(request_, nothing_issued):

@@ -11,6 +11,7 @@ INSTALLED_APPS += [  # noqa: F821 (set by common_settings)
     "rest_framework_simplejwt.token_blacklist",  # rotation and logout kill refresh tokens
     "accounts",
     "service_tokens",  # the central token service (issue 6): POST /api/service-tokens/
+    "txn_tokens",  # the transaction token service (issue 15): POST /api/txn-tokens/
 ]
 
 # Set before the first migration: swapping the user model later means rebuilding the tables.
@@ -30,7 +31,9 @@ REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [  # noqa: F821
 # Which calling services this service trusts, and the most each may be granted.
 # service-tokens:request: the service may ask the token service (POST /api/service-tokens/) for
 # tokens; what it then gets is the grant table's decision (admin), bounded by each callee's policy.
+# txn-tokens:request: it may exchange the access token of a user it serves for a transaction token
+# (POST /api/txn-tokens/), which users:read then needs for that user.
 MS_TOKEN["TRUSTED_ISSUERS"] = {  # noqa: F821
-    "billing": ["users:read", "service-tokens:request"],
+    "billing": ["users:read", "txn-tokens:request", "service-tokens:request"],
     "product": ["service-tokens:request"],
 }

@@ -29,5 +29,6 @@ urlpatterns = [
     ),
     path("", include("accounts.urls")),
     path("", include("service_tokens.urls")),
+    path("", include("txn_tokens.urls")),
     *common_urlpatterns(),
 ]

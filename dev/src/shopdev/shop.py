@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from ms_token.keys import SigningKey, create_key, load_key_ring
 from .processes import SERVICES, ServiceProcess, free_port, service_processes, start_all, stop_all
@@ -21,7 +22,8 @@ from .processes import SERVICES, ServiceProcess, free_port, service_processes, s
 
 # ms_token's one line per verification (libs/ms_token/README.md, "Logs").
 _VERIFICATION = re.compile(
-    r"ms_token verification issuer=(?P<issuer>\S+) jti=\S+ outcome=(?P<outcome>\S+) code=(?P<code>\S+) caller=(?P<caller>\S+)"
+    r"ms_token verification issuer=(?P<issuer>\S+) jti=\S+ outcome=(?P<outcome>\S+) code=(?P<code>\S+)"
+    r" caller=(?P<caller>\S+) txn=(?P<txn>\S+) sub=(?P<sub>\S+)"
 )
 
 
@@ -31,6 +33,8 @@ class Verification:
     outcome: str
     code: str
     caller: str
+    txn: str = "-"  # the transaction of the transaction token the call carried, if any
+    sub: str = "-"  # and the end user it was made for
 
 
 class Shop:
@@ -150,6 +154,25 @@ class Shop:
         """The key ``service`` signs with: what an attacker who stole it would have."""
         return load_key_ring(service, self.keys_dir).signing_key
 
+    def mint(
+        self,
+        issuer: str,
+        *,
+        audience: str,
+        scope: str,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        txn_token: str | None = None,
+        ttl: int = 30,
+    ) -> str:
+        """An X-MS-TOKEN exactly as ``issuer`` signs it here (what ``manage_all.py ms-token``
+        prints): for ``path``, whose query string (after ``?``), if any, it binds as written."""
+        return library_mint(
+            audience, scope, method, path, body, txn_token=txn_token, issuer=issuer, ttl=ttl,
+            key=self.signing_key(issuer),
+        )
+
     def manage(self, service: str, *args: str, env: dict[str, str] | None = None) -> str:
         """``manage.py <args>`` in ``service``'s project, on its database; returns stdout."""
         process = self.services[service]
@@ -178,6 +201,20 @@ class Shop:
             f"--- {process.service} {process.url}\n{process.log_tail(lines)}"
             for process in [*self.services.values(), *self.extra]
         )
+
+
+def library_mint(audience: str, scope: str, method: str, target: str, body: bytes | None = None, **options) -> str:
+    """``ms_token.tokens.mint`` for a request ``target`` (a path with its query string, as sent),
+    from a process that runs no Django project: the library reads Django settings, so this one
+    gets the least that minting needs (issuer and key are passed in ``options``)."""
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(MS_TOKEN={"SERVICE_NAME": options.get("issuer") or "billing"})
+    from ms_token.tokens import mint
+
+    path, _, query = target.partition("?")
+    return mint(audience, scope, method, unquote(path), body, query=query, **options)
 
 
 def python_path_with(*paths: Path) -> str:

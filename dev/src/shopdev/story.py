@@ -82,6 +82,10 @@ class StoryResult:
     # on): the key to what the other services logged for the calls billing made.
     bill_request_id: str = ""
     delivery_request_id: str = ""
+    # What billing's key alone gets at the user service (no transaction token for alice), and
+    # what the captured token gets with its query rewritten.
+    no_txn_token_refusal: dict = field(default_factory=dict)
+    query_refusal: dict = field(default_factory=dict)
 
 
 def play_story(
@@ -89,14 +93,16 @@ def play_story(
     *,
     staff_username: str,
     staff_password: str,
-    capture_token: Callable[[str, str], str],
+    capture_token: Callable[..., str],
     say: Callable[[str], None] = lambda line: None,
     alice_username: str | None = None,
 ) -> StoryResult:
     """Plays the six steps against running services at ``urls``.
 
-    ``capture_token(method, path)`` returns an X-MS-TOKEN that billing would send to product for
-    that request: the token an eavesdropper captured on the wire.
+    ``capture_token(method, path, audience=..., scope=...)`` returns an X-MS-TOKEN that billing
+    would send to ``audience`` (product unless named) for that request (``path`` may carry a query
+    string, which the token binds): the token an eavesdropper captured on the wire, or what
+    billing's stolen key alone can make.
     """
     run = Narrator(urls, say)
     alice = alice_username or f"alice_{secrets.token_hex(3)}"
@@ -155,7 +161,7 @@ def play_story(
     bill_response = run.call(
         alice, "billing", "POST", "/api/bills/", expect=201, json={"items": items},
         headers={**bearer(alice_tokens["access"]), "Idempotency-Key": f"demo-{suffix}"},
-        note="(billing -> product: GET /api/products/?ids=... with X-MS-TOKEN)",
+        note="(billing -> product: GET /api/products/?ids=... with an X-MS-TOKEN binding that query, qh)",
     )
     bill = bill_response.json()
     expected_total = Decimal("12.50") * 2 + Decimal("19.99")
@@ -177,7 +183,7 @@ def play_story(
     if again.get("id") != bill["id"]:
         raise StoryFailure(f"a retry with the same Idempotency-Key made bill {again.get('id')} besides {bill['id']}")
 
-    run.tell("4. alice initiates delivery (billing -> user for her address, another fresh X-MS-TOKEN)")
+    run.tell("4. alice initiates delivery (billing -> user for her address, with a fresh token and a transaction token for alice)")
     run.call(
         alice, "user", "PATCH", "/api/users/me/", expect=200, json={"shipping_address": address},
         headers=bearer(alice_tokens["access"]),
@@ -185,7 +191,11 @@ def play_story(
     delivery_response = run.call(
         alice, "billing", "POST", f"/api/bills/{bill['id']}/delivery/", expect=201, json={},
         headers=bearer(alice_tokens["access"]),
-        note="(billing -> user: GET /api/internal/users/<id>/ with X-MS-TOKEN)",
+        note="(billing -> user: POST /api/txn-tokens/, then GET /api/internal/users/<id>/ with Txn-Token)",
+    )
+    run.tell(
+        "       billing exchanged alice's access token for her transaction token and carried it on the read,"
+        " bound by that call's X-MS-TOKEN (tth)"
     )
     delivery = delivery_response.json()
     if delivery.get("status") != "initiated" or delivery.get("shipping_address") != address:
@@ -194,14 +204,30 @@ def play_story(
         f"       delivery #{delivery['id']} of bill #{delivery['bill_id']}: {delivery['status']}, "
         f"tracking {delivery['tracking_code']}, to {delivery['shipping_address']!r}"
     )
+    internal = f"/api/internal/users/{registered['id']}/"
+    no_txn = run.call(
+        "billing's key alone", "user", "GET", internal, expect=403,
+        headers={"X-MS-TOKEN": capture_token("GET", internal, audience="user", scope="users:read")},
+        note="(a valid X-MS-TOKEN, but no transaction token for alice)",
+    ).json()
+    if no_txn.get("code") != "txn_token_required":
+        raise StoryFailure(f"a read of alice's details without a transaction token answered {no_txn}")
+    run.tell(f"       refused: code={no_txn['code']!r}: a service's key reads only users whose requests it serves")
 
     run.tell("5. a captured X-MS-TOKEN replayed to product is refused")
-    path = "/api/products/"
+    path = f"/api/products/?ids={products[0]['id']}"
     captured = capture_token("GET", path)
     first = run.call(
         "billing (captured token)", "product", "GET", path, expect=200, headers={"X-MS-TOKEN": captured},
         note="(first use: accepted)",
     )
+    rewritten = f"/api/products/?ids={products[1]['id']}"
+    query_refusal = run.call(
+        "eavesdropper", "product", "GET", rewritten, expect=401, headers={"X-MS-TOKEN": captured},
+        note="(same token, query rewritten)",
+    ).json()
+    if query_refusal.get("code") != "token_request_mismatch":
+        raise StoryFailure(f"a rewritten query answered {query_refusal}")
     replay = run.call(
         "eavesdropper", "product", "GET", path, expect=401, headers={"X-MS-TOKEN": captured},
         note="(same token again)",
@@ -209,7 +235,7 @@ def play_story(
     refusal = replay.json()
     if refusal.get("code") != "token_replayed" or "MS-Token" not in replay.headers.get("WWW-Authenticate", ""):
         raise StoryFailure(f"replay refused with {refusal} / {replay.headers.get('WWW-Authenticate')!r}")
-    run.tell(f"       refused: code={refusal['code']!r} detail={refusal['detail']!r}")
+    run.tell(f"       refused: code={query_refusal['code']!r}, then code={refusal['code']!r} detail={refusal['detail']!r}")
 
     run.tell("6. alice logs out; her refresh token is refused")
     run.call(
@@ -232,6 +258,8 @@ def play_story(
         replay_first_status=first.status_code,
         replay_refusal=refusal,
         refresh_after_logout=refused,
+        no_txn_token_refusal=no_txn,
+        query_refusal=query_refusal,
         lines=run.lines,
         bill_request_id=bill_response.headers.get("X-Request-ID", ""),
         delivery_request_id=delivery_response.headers.get("X-Request-ID", ""),

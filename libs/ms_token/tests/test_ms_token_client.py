@@ -94,8 +94,10 @@ def test_body_path_and_method_are_what_the_token_binds(peer, as_billing):
     client.put("/api/products/7/", scope="products:read", params={"q": "x"}, json={"price": "1.50"})
     received = server.received[0]
     assert received["path"] == "/api/products/7/?q=x"
-    claims = verify(received["headers"]["X-MS-TOKEN"], method="PUT", path="/api/products/7/", body=received["body"]).claims
-    assert claims["htm"] == "PUT" and claims["aud"] == "product" and "bh" in claims
+    claims = verify(
+        received["headers"]["X-MS-TOKEN"], method="PUT", path="/api/products/7/", body=received["body"], query="q=x"
+    ).claims
+    assert claims["htm"] == "PUT" and claims["aud"] == "product" and "bh" in claims and "qh" in claims
 
 
 def test_a_dead_peer_raises(as_billing):

@@ -5,7 +5,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ms_token.client import ServiceClient
-from ms_token.contrib.rest_framework import HasServiceScope
+from ms_token.contrib.rest_framework import HasServiceScope, HasTxnTokenSubject
+from ms_token.txn_tokens import txn_token_for
 
 
 class ServiceOnlyView(APIView):
@@ -35,6 +36,33 @@ class CallsBillingView(APIView):
         return Response(ServiceClient("billing").get("/api/bills/", scope="bills:read").json())
 
 
+class ActsForOneUserView(APIView):
+    """A service may read a user's orders only while serving that user (a transaction token)."""
+
+    permission_classes = [HasServiceScope, HasTxnTokenSubject]
+    required_scopes = ["products:read"]
+    txn_token_subject_kwarg = "user_id"
+
+    def get(self, request, user_id):
+        return Response({"service": request.user.service, "subject": request.user.subject, "txn": request.user.txn})
+
+
+class CallsUserForItsCallerView(APIView):
+    """Serves an end user (a Bearer token, not checked here) and calls the user service twice on
+    their behalf: one transaction token, exchanged once, carried on both calls."""
+
+    authentication_classes = []
+    permission_classes = []
+
+    def get(self, request, user_id):
+        users = ServiceClient("user")
+        answers = [
+            users.get(f"/api/internal/users/{user_id}/", scope="users:read", txn_token=txn_token_for(request)).json()
+            for _ in range(2)
+        ]
+        return Response({"answers": answers})
+
+
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
@@ -44,4 +72,6 @@ urlpatterns = [
     path("", include("ms_token.urls")),
     path("api/service-only/", ServiceOnlyView.as_view(), name="service-only"),
     path("api/calls-billing/", CallsBillingView.as_view(), name="calls-billing"),
+    path("api/users/<int:user_id>/orders/", ActsForOneUserView.as_view(), name="acts-for-one-user"),
+    path("api/calls-user/<int:user_id>/", CallsUserForItsCallerView.as_view(), name="calls-user"),
 ]

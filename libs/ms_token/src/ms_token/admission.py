@@ -2,8 +2,8 @@
 line per decision. Framework-free: ``contrib.rest_framework.MSTokenAuthentication`` is a thin
 DRF wrapper around ``admit``.
 
-The log line names the issuer, the jti, the outcome, the refusal code and the caller; never the
-token. Values taken from a refused token are logged only when they are plain identifiers, so a
+The log line names the issuer, the jti, the outcome, the refusal code and the caller, and for a
+call that carries a transaction token its ``txn`` and ``sub`` (the end user); never a token. Values taken from a refused token are logged only when they are plain identifiers, so a
 hostile token cannot forge or break log lines.
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from . import exceptions as exc
 from .observability import observed_admission, observed_claim, verification
 from .replay import ReplayStore, get_replay_store
-from .verification import VerifiedToken, rejection, verify
+from .verification import VerifiedToken, VerifiedTxnToken, rejection, verify
 
 logger = logging.getLogger("ms_token")
 
@@ -26,7 +26,10 @@ def loggable(value: object) -> str:
     return value if isinstance(value, str) and _LOGGABLE.fullmatch(value) else "-"
 
 
-def log_verification(issuer: object, jti: object, outcome: str, code: str, caller: object = None) -> None:
+def log_verification(
+    issuer: object, jti: object, outcome: str, code: str, caller: object = None,
+    txn: VerifiedTxnToken | None = None,
+) -> None:
     # caller: the service a token-service token speaks for (sub); else the issuer itself.
     fields = {
         "issuer": loggable(issuer),
@@ -34,10 +37,12 @@ def log_verification(issuer: object, jti: object, outcome: str, code: str, calle
         "outcome": outcome,
         "code": code,
         "caller": loggable(issuer if caller is None else caller),
+        "txn": "-" if txn is None else loggable(txn.txn),
+        "sub": "-" if txn is None else loggable(txn.subject),
     }
     logger.info(
         "ms_token verification issuer=%(issuer)s jti=%(jti)s outcome=%(outcome)s code=%(code)s"
-        " caller=%(caller)s",
+        " caller=%(caller)s txn=%(txn)s sub=%(sub)s",
         fields,
         extra={"ms_token": fields},
     )
@@ -60,13 +65,20 @@ def _log_unavailable(error: exc.VerificationUnavailable, verified: VerifiedToken
 
 @observed_admission
 def admit(
-    token: str, *, method: str, path: str, body: bytes, store: ReplayStore | None = None
+    token: str,
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    query: str = "",
+    txn_token: str | None = None,
+    store: ReplayStore | None = None,
 ) -> VerifiedToken:
-    """The token, verified against this request and claimed in the replay store (``store``, else
-    the settings' one). Raises ``TokenRejected`` (refuse, with its code) or
-    ``VerificationUnavailable`` (the issuer's keys or the replay store do not answer: 503)."""
+    """The token, verified against this request (``verify``'s arguments) and claimed in the
+    replay store (``store``, else the settings' one). Raises ``TokenRejected`` (refuse, with its
+    code) or ``VerificationUnavailable`` (the issuer's keys or the replay store do not answer: 503)."""
     try:
-        verified = verify(token, method=method, path=path, body=body)
+        verified = verify(token, method=method, path=path, body=body, query=query, txn_token=txn_token)
     except exc.TokenRejected as error:
         log_refusal(error)
         raise
@@ -82,5 +94,5 @@ def admit(
         replayed = rejection(exc.TOKEN_REPLAYED, "token already used", verified.claims)
         log_refusal(replayed)
         raise replayed
-    log_verification(verified.issuer, verified.jti, "accepted", "-", verified.caller)
+    log_verification(verified.issuer, verified.jti, "accepted", "-", verified.caller, verified.txn)
     return verified

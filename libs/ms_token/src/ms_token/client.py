@@ -1,6 +1,9 @@
 """Calling another service: ``ServiceClient("product").get("/api/products/", scope="products:read")``.
 
-- a new token for every attempt (retries included): it is minted right before each send
+- a new token for every attempt (retries included): it is minted right before each send, bound
+  to the method, path, query string and body sent, and to the transaction token carried
+- ``txn_token=``: the end user's transaction token, sent as ``Txn-Token`` and bound by each
+  token's ``tth`` (get one with ``ms_token.txn_tokens.txn_token_for(request)``)
 - base URL from ``MS_TOKEN["SERVICE_URLS"]``; connect and read timeouts always set
 - retries with urllib3 ``Retry`` backoff, for idempotent methods only (connection errors,
   connect timeouts, 502/503/504); a read timeout is not retried, so a hung peer costs one
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -33,7 +37,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 from urllib3.exceptions import HTTPError as TransportError
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
-from urllib3.util import Retry
+from urllib3.util import Retry, parse_url
 
 from .exceptions import ServiceCallError
 from .observability import observed_call
@@ -48,11 +52,16 @@ __all__ = ["ServiceClient", "ServiceCallError"]
 logger = logging.getLogger(__name__)
 
 TOKEN_HEADER = "X-MS-TOKEN"
+TXN_TOKEN_HEADER = "Txn-Token"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 
 # A request's query parameters, as requests takes them.
 Params = Mapping[str, Any] | None
+
+# A query that urllib3 sends unchanged: allowed characters, percent-encodings in upper case. It
+# rewrites any other (upper-cases %xx, encodes "[" ...), and qh is of the query as sent.
+_QUERY_SENT_AS_IS = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-F]{2})*")
 
 
 class ServiceClient:
@@ -91,20 +100,26 @@ class ServiceClient:
         self._local = threading.local()
 
     # -- the verbs ------------------------------------------------------------------------
-    def get(self, path: str, *, scope: str, params: Params = None) -> requests.Response:
-        return self.request("GET", path, scope=scope, params=params)
+    def get(self, path: str, *, scope: str, params: Params = None, txn_token: str | None = None) -> requests.Response:
+        return self.request("GET", path, scope=scope, params=params, txn_token=txn_token)
 
-    def post(self, path: str, *, scope: str, params: Params = None, json: Any = None) -> requests.Response:
-        return self.request("POST", path, scope=scope, params=params, json=json)
+    def post(
+        self, path: str, *, scope: str, params: Params = None, json: Any = None, txn_token: str | None = None
+    ) -> requests.Response:
+        return self.request("POST", path, scope=scope, params=params, json=json, txn_token=txn_token)
 
-    def put(self, path: str, *, scope: str, params: Params = None, json: Any = None) -> requests.Response:
-        return self.request("PUT", path, scope=scope, params=params, json=json)
+    def put(
+        self, path: str, *, scope: str, params: Params = None, json: Any = None, txn_token: str | None = None
+    ) -> requests.Response:
+        return self.request("PUT", path, scope=scope, params=params, json=json, txn_token=txn_token)
 
-    def patch(self, path: str, *, scope: str, params: Params = None, json: Any = None) -> requests.Response:
-        return self.request("PATCH", path, scope=scope, params=params, json=json)
+    def patch(
+        self, path: str, *, scope: str, params: Params = None, json: Any = None, txn_token: str | None = None
+    ) -> requests.Response:
+        return self.request("PATCH", path, scope=scope, params=params, json=json, txn_token=txn_token)
 
-    def delete(self, path: str, *, scope: str, params: Params = None) -> requests.Response:
-        return self.request("DELETE", path, scope=scope, params=params)
+    def delete(self, path: str, *, scope: str, params: Params = None, txn_token: str | None = None) -> requests.Response:
+        return self.request("DELETE", path, scope=scope, params=params, txn_token=txn_token)
 
     # -- the machinery --------------------------------------------------------------------
     @property
@@ -112,7 +127,18 @@ class ServiceClient:
         return peer_session(self._local)
 
     @observed_call
-    def request(self, method: str, path: str, *, scope: str, params: Params = None, json: Any = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: str,
+        params: Params = None,
+        json: Any = None,
+        txn_token: str | None = None,
+    ) -> requests.Response:
+        """``path`` may carry a query string, ``params`` adds to it; ``txn_token``: the end
+        user's transaction token this call is made for (``Txn-Token``, bound by ``tth``)."""
         method = method.upper()
         url = self.base_url + path
         body = None
@@ -120,17 +146,26 @@ class ServiceClient:
         if json is not None:
             body = jsonlib.dumps(json, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
             headers["Content-Type"] = "application/json"
+        if txn_token is not None:
+            headers[TXN_TOKEN_HEADER] = txn_token
         prepared = self.session.prepare_request(
             requests.Request(method, url, params=params, data=body, headers=headers)
         )
-        # htu is the path the callee's Django sees: no host, no query, percent-decoded.
-        htu = unquote(urlsplit(prepared.url).path)
+        # htu is the path the callee's Django sees: no host, no query, percent-decoded; qh is of
+        # the query exactly as it goes on the wire.
+        sent_url = prepared.url or url
+        parts = urlsplit(sent_url)
+        htu = unquote(parts.path)
+        query = parts.query
+        if query and not _QUERY_SENT_AS_IS.fullmatch(query):
+            query = parse_url(sent_url).query or ""
         allowed = self.retry.allowed_methods  # None: every method
         retry = self.retry if allowed is None or method in allowed else self.retry.new(total=0)
         while True:
             attempt = prepared.copy()  # each attempt its own request, its own token
             attempt.headers[TOKEN_HEADER] = self.token_source.token(
-                audience=self.service, scope=scope, method=method, path=htu, body=body
+                audience=self.service, scope=scope, method=method, path=htu, body=body, query=query,
+                txn_token=txn_token,
             )
             error = None
             deadline = time.monotonic() + self.budget
@@ -165,8 +200,19 @@ class ServiceClient:
             logger.warning(
                 "service call refused or failed: service=%s status=%s code=%s", self.service, status, code
             )
-            raise ServiceCallError(self.service, f"answered {status} {code}", status=status)
+            raise ServiceCallError(self.service, f"answered {status} {code}", status=status,
+                                   code=None if code == "-" else code)
         return response
+
+
+def connection_retries(attempts: int) -> Retry:
+    """The retry rule of a POST that is harmless to repeat (it asks for a token; one nobody
+    received does no harm): a connection that fails (a stale keep-alive connection, say) is
+    tried again, up to ``attempts`` in all; no status is retried."""
+    return Retry(
+        total=attempts - 1, status_forcelist=(), allowed_methods=None,
+        raise_on_status=False, respect_retry_after_header=False,
+    )
 
 
 def service_url(service: str) -> str:

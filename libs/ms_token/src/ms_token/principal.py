@@ -11,15 +11,21 @@ class ServicePrincipal:
     ``token_service`` is the issuer that vouched for ``service`` (a token of the central token
     service, ``sub`` = ``service``); None when the caller signed the token itself.
 
+    ``subject`` and ``txn``: the end user (``sub``) and the transaction (``txn``) of the
+    transaction token the call carried, bound by the X-MS-TOKEN's ``tth`` and verified; None
+    for a call made for no end user.
+
     It is authenticated (DRF's ``IsAuthenticated`` passes) but is not an end user: views for end
     users need a permission that refuses it (``isinstance(request.user, ServicePrincipal)``),
-    views for services ``HasServiceScope``.
+    views for services ``HasServiceScope`` (and ``HasTxnTokenSubject`` to act for one user only).
     """
 
     service: str
     scopes: frozenset[str]
     jti: str = ""
     token_service: str | None = None
+    subject: str | None = None
+    txn: str | None = None
 
     is_authenticated = True
     is_anonymous = False

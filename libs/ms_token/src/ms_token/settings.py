@@ -69,6 +69,14 @@ DEFAULTS: dict[str, Any] = {
     # A central token service's name (the iss of its tokens, its key in SERVICE_URLS). A token
     # with this iss and a sub speaks for the service sub. None: no token service.
     "TOKEN_SERVICE_ISSUER": None,
+    # Transaction tokens (the end user behind a call, see txn_tokens.py). The service that
+    # issues them: whose keys sign them, and whom txn_token_for() asks. None: no transaction
+    # token is accepted (a call carrying one is refused) and none can be had.
+    "TXN_TOKEN_ISSUER": None,
+    # The aud they must carry: the trust domain they are valid in. None: none accepted.
+    "TXN_TOKEN_AUDIENCE": None,
+    # Seconds a transaction token issued by this service lives (never past its subject token).
+    "TXN_TOKEN_TTL": 60,
     # ServiceClient
     "CONNECT_TIMEOUT": 2.0,
     "READ_TIMEOUT": 5.0,
@@ -144,6 +152,14 @@ def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
         raise ImproperlyConfigured("MS_TOKEN['REPLAY_CACHE'] must be None (the database) or a redis:// URL")
     values["REPLAY_CACHE"] = store
     values["TOKEN_SERVICE_ISSUER"] = values["TOKEN_SERVICE_ISSUER"] or None
+    for optional_name in ("TXN_TOKEN_ISSUER", "TXN_TOKEN_AUDIENCE"):
+        value = values[optional_name] or None
+        if value is not None and not isinstance(value, str):
+            raise ImproperlyConfigured(f"MS_TOKEN['{optional_name}'] must be a name or None")
+        values[optional_name] = value
+    ttl = values["TXN_TOKEN_TTL"]
+    if type(ttl) is not int or not 0 < ttl <= FORMAT_MAX_TOKEN_TTL:
+        raise ImproperlyConfigured(f"MS_TOKEN: TXN_TOKEN_TTL must be within 1..{FORMAT_MAX_TOKEN_TTL}")
     if values["TOKEN_SOURCE"] not in values["TOKEN_SOURCES"]:
         raise ImproperlyConfigured(
             f"MS_TOKEN['TOKEN_SOURCE']={values['TOKEN_SOURCE']!r} is not one of {sorted(values['TOKEN_SOURCES'])}"

@@ -16,14 +16,13 @@ from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
-from urllib3.util import Retry
 
 from .keys import SigningKey
-from .client import ServiceClient
+from .client import ServiceClient, connection_retries
 from .transport import answer_json, error_code
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
-from .tokens import body_hash, mint
+from .tokens import body_hash, mint, query_hash, txn_token_hash
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +33,12 @@ _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenSource(Protocol):
-    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
-        """A token for exactly one request; called again for every attempt."""
+    def token(
+        self, *, audience: str, scope: str, method: str, path: str, body: bytes | None, query: str = "",
+        txn_token: str | None = None,
+    ) -> str:
+        """A token for exactly one request (``path`` as the callee's Django sees it, ``query`` as
+        sent, ``txn_token`` the ``Txn-Token`` it carries); called again for every attempt."""
 
 
 class SelfSignedTokenSource:
@@ -43,14 +46,21 @@ class SelfSignedTokenSource:
         self.issuer = issuer  # None: settings.SERVICE_NAME
         self.key = key  # None: our newest key, re-read on rotation
 
-    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
-        return mint(audience, scope, method, path, body, issuer=self.issuer, key=self.key)
+    def token(
+        self, *, audience: str, scope: str, method: str, path: str, body: bytes | None, query: str = "",
+        txn_token: str | None = None,
+    ) -> str:
+        return mint(
+            audience, scope, method, path, body, query=query, txn_token=txn_token, issuer=self.issuer, key=self.key
+        )
 
 
 class TokenServiceTokenSource:
     """Asks the token service for every token (one POST per attempt of the call it is for).
 
-    The POST is authenticated by a client assertion in the spirit of RFC 7523 ``private_key_jwt``:
+    It asks for a token bound to the request's method, path and the hashes of its query string,
+    body and transaction token (``qh``, ``bh``, ``tth``). The POST is authenticated by a client
+    assertion in the spirit of RFC 7523 ``private_key_jwt``:
     an ordinary X-MS-TOKEN that we sign ourselves (``assertion_source``), for the token service
     (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living 30 s and
     accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
@@ -81,21 +91,26 @@ class TokenServiceTokenSource:
             token_source=assertion_source or SelfSignedTokenSource(),
             base_url=base_url,
             timeout=timeout,
-            # connection errors only: no status is retried, and any method may be
-            retry=Retry(
-                total=self.attempts - 1, status_forcelist=(), allowed_methods=None,
-                raise_on_status=False, respect_retry_after_header=False,
-            ),
+            retry=connection_retries(self.attempts),
         )
 
     @property
     def url(self) -> str:
         return self.client.base_url + TOKEN_ENDPOINT_PATH
 
-    def token(self, *, audience: str, scope: str, method: str, path: str, body: bytes | None) -> str:
+    def token(
+        self, *, audience: str, scope: str, method: str, path: str, body: bytes | None, query: str = "",
+        txn_token: str | None = None,
+    ) -> str:
+        # The token service binds hashes only: it never sees the query, the body or the
+        # transaction token themselves.
         wanted = {"audience": audience, "scope": scope, "method": method.upper(), "path": path}
+        if query:
+            wanted["query_hash"] = query_hash(query)
         if body:
             wanted["body_hash"] = body_hash(body)
+        if txn_token is not None:
+            wanted["txn_token_hash"] = txn_token_hash(txn_token)
         try:
             response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
         except ServiceCallError as error:  # unreachable, too slow, garbage, 5xx, 401, 403

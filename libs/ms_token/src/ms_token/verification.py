@@ -15,9 +15,13 @@ The checks run cheapest first and stop at the first failure:
  9. the Ed25519 signature (libsodium)
 10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63)
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
-13. ``htm``/``htu``/``bh`` match the request, 14. the requested scopes are granted to the caller
+13. ``htm``/``htu``/``qh``/``bh`` match the request (a hash claim for a part the request lacks,
+    or none for a part it has, is a mismatch)
+14. ``tth`` and the ``Txn-Token`` come together, match, and the transaction token verifies
+    (``verify_txn_token``): else ``txn_token_invalid``
+15. the requested scopes are granted to the caller
 
-The replay check (``replay.py``) comes last, in ``authentication.py``; its refusal is made with
+The replay check (``replay.py``) comes last, in ``admission.py``; its refusal is made with
 ``rejection`` too, so every refusal logs the same issuer, jti and caller.
 """
 from __future__ import annotations
@@ -36,18 +40,32 @@ from nacl.exceptions import BadSignatureError
 from .jwks import KeySetUnavailable, UnknownKeyError, public_key
 from .keys import KID_PATTERN
 from . import exceptions as exc
-from .settings import ms_token_settings
-from .tokens import ALGORITHM, TOKEN_TYPE, body_hash
+from .settings import FORMAT_MAX_TOKEN_TTL, ms_token_settings
+from .tokens import ALGORITHM, TOKEN_TYPE, TXN_TOKEN_TYPE, body_hash, query_hash, txn_token_hash
 
 # Three base64url segments; an Ed25519 signature (64 bytes) is exactly 86 characters.
 _TOKEN_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})")
 _HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
 _JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STRING_CLAIMS = ("iss", "aud", "jti", "scope", "htm", "htu")
+_TXN_STRING_CLAIMS = ("iss", "aud", "txn", "sub", "req_wl")
+_MAX_SUBJECT_LENGTH = 255
 _MAX_NUMERIC_DATE = 2**63
 # The replay store remembers a jti this much longer than the token can pass the expiry check,
 # so a copy verified just before expiry cannot claim it after the original row was pruned.
 _REPLAY_MARGIN = 60
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedTxnToken:
+    """A transaction token that passed ``verify_txn_token``: the end user behind a call."""
+
+    issuer: str
+    txn: str  # the transaction's id
+    subject: str  # sub: the end user
+    requester: str  # req_wl: the service that asked for it
+    expires_at: int
+    claims: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +77,7 @@ class VerifiedToken:
     claims: dict[str, Any]
     caller: str  # the calling service: iss, or sub of a token-service token
     token_service: str | None = None  # iss of a token-service token (it vouched for caller)
+    txn: VerifiedTxnToken | None = None  # the transaction token the call carried (tth)
 
 
 def rejection(code: str, detail: str, claims: dict[str, Any] | None = None) -> exc.TokenRejected:
@@ -103,26 +122,28 @@ def _json_segment(segment: str, what: str) -> dict[str, Any]:
 
 
 # Every token of one key has the same header: parse and check it once. Only headers that passed
-# are kept, and the cache is emptied when full, so garbage cannot grow it.
+# are kept (one cache per typ, so that no header passes as another type's), and a cache is
+# emptied when full, so garbage cannot grow it.
 _valid_headers: dict[str, str] = {}
+_valid_txn_headers: dict[str, str] = {}
 _VALID_HEADERS_MAX = 256
 
 
-def _header_kid(segment: str) -> str:
-    """The ``kid`` of a header that passes checks 3-6."""
+def _header_kid(segment: str, token_type: str = TOKEN_TYPE, valid: dict[str, str] = _valid_headers) -> str:
+    """The ``kid`` of a header that passes checks 3-6 for ``token_type``, remembered in ``valid``."""
     header = _json_segment(segment, "header")
     if header.keys() != _HEADER_FIELDS:
         raise rejection(exc.TOKEN_INVALID, "header must hold exactly alg, typ and kid")
     if header["alg"] != ALGORITHM:
         raise rejection(exc.TOKEN_INVALID, "algorithm not allowed")
-    if header["typ"] != TOKEN_TYPE:
-        raise rejection(exc.TOKEN_INVALID, f"typ must be {TOKEN_TYPE}")
+    if header["typ"] != token_type:
+        raise rejection(exc.TOKEN_INVALID, f"typ must be {token_type}")
     kid = header["kid"]
     if type(kid) is not str or not KID_PATTERN.fullmatch(kid):
         raise rejection(exc.TOKEN_INVALID, "malformed kid")
-    if len(_valid_headers) >= _VALID_HEADERS_MAX:
-        _valid_headers.clear()
-    _valid_headers[segment] = kid
+    if len(valid) >= _VALID_HEADERS_MAX:
+        valid.clear()
+    valid[segment] = kid
     return kid
 
 
@@ -133,15 +154,48 @@ def _numeric_date(claims: dict[str, Any], name: str) -> int:
     return value
 
 
-def verify(token: str, *, method: str, path: str, body: bytes, now: float | None = None) -> VerifiedToken:
-    """Every check but the replay store. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
-    config = ms_token_settings
-    if len(token) > config.MAX_TOKEN_BYTES:
+def _segments(token: str) -> re.Match[str]:
+    """Checks 1 and 2: the token's three segments (groups 1-3)."""
+    if len(token) > ms_token_settings.MAX_TOKEN_BYTES:
         raise rejection(exc.TOKEN_INVALID, "token too large")
     shape = _TOKEN_SHAPE.fullmatch(token)
     if shape is None:
         raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
-    header_segment, payload_segment, signature_segment = shape.groups()
+    return shape
+
+
+def _check_signature(shape: re.Match[str], key: Ed25519PublicKey, claims: dict[str, Any] | None) -> None:
+    """Check 9: the signature (group 3) over the header and payload segments as received."""
+    signature = base64.urlsafe_b64decode(shape.group(3) + "==")
+    if not signature_is_valid(key, signature, shape.string[: shape.end(2)].encode("ascii")):
+        raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
+
+
+def _verifying_key(issuer: str, kid: str, claims: dict[str, Any] | None) -> Ed25519PublicKey:
+    try:
+        return public_key(issuer, kid)  # our own key ring when we are the issuer
+    except UnknownKeyError as error:
+        raise rejection(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
+    except KeySetUnavailable as error:
+        raise exc.VerificationUnavailable(f"keys of {issuer} unavailable: {error}") from error
+
+
+def verify(
+    token: str,
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    query: str = "",
+    txn_token: str | None = None,
+    now: float | None = None,
+) -> VerifiedToken:
+    """Every check but the replay store, for a request of ``method`` to ``path``
+    (``request.path``) with ``query`` (``QUERY_STRING``, raw), ``body`` and the ``Txn-Token``
+    header's value. Raises ``TokenRejected`` or ``VerificationUnavailable``."""
+    config = ms_token_settings
+    shape = _segments(token)
+    header_segment, payload_segment, _signature = shape.groups()
 
     kid = _valid_headers.get(header_segment) or _header_kid(header_segment)
 
@@ -160,15 +214,7 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
     granted = config.TRUSTED_ISSUERS.get(caller)
     if granted is None:
         raise rejection(exc.UNTRUSTED_ISSUER, "issuer not trusted", claims)
-    try:
-        verifying_key = public_key(issuer, kid)  # our own key ring when we are the issuer
-    except UnknownKeyError as error:
-        raise rejection(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
-    except KeySetUnavailable as error:
-        raise exc.VerificationUnavailable(f"keys of {issuer} unavailable: {error}") from error
-    signature = base64.urlsafe_b64decode(signature_segment + "==")
-    if not signature_is_valid(verifying_key, signature, token[: shape.end(2)].encode("ascii")):
-        raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
+    _check_signature(shape, _verifying_key(issuer, kid, claims), claims)
 
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
@@ -194,10 +240,81 @@ def verify(token: str, *, method: str, path: str, body: bytes, now: float | None
 
     if claims["htm"] != method or claims["htu"] != path:
         raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another method or path", claims)
+    if claims.get("qh") != (query_hash(query) if query else None):
+        raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another query string", claims)
     if claims.get("bh") != (body_hash(body) if body else None):
         raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another body", claims)
+
+    txn = None
+    if txn_token is not None or "tth" in claims:
+        txn = _bound_txn_token(claims, txn_token, now)
 
     scopes = frozenset(claims["scope"].split())
     if not scopes <= granted:
         raise rejection(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
-    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller, token_service)
+    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller, token_service, txn)
+
+
+def _bound_txn_token(claims: dict[str, Any], txn_token: str | None, now: float) -> VerifiedTxnToken:
+    """Check 14: the transaction token that the X-MS-TOKEN (``claims``) binds by ``tth``."""
+    bound = claims.get("tth")
+    if txn_token is None:
+        raise rejection(exc.TXN_TOKEN_INVALID, "the token binds a transaction token (tth) the call does not carry", claims)
+    if bound is None:
+        raise rejection(exc.TXN_TOKEN_INVALID, "a Txn-Token must be bound by the X-MS-TOKEN's tth", claims)
+    if type(bound) is not str or txn_token_hash(txn_token) != bound:
+        raise rejection(exc.TXN_TOKEN_INVALID, "tth names another transaction token", claims)
+    try:
+        return verify_txn_token(txn_token, now=now)
+    except exc.TokenRejected as error:
+        raise rejection(exc.TXN_TOKEN_INVALID, error.detail, claims) from error
+
+
+def verify_txn_token(token: str, *, now: float | None = None) -> VerifiedTxnToken:
+    """A transaction token (``typ`` ``txntoken+jwt``) of ``TXN_TOKEN_ISSUER`` for
+    ``TXN_TOKEN_AUDIENCE``: shape and header as an X-MS-TOKEN's, a key its issuer publishes, the
+    signature, ``txn``/``sub``/``req_wl``, times with leeway, lifetime at most 300 s. Raises
+    ``TokenRejected`` (``txn_token_invalid``) or ``VerificationUnavailable`` (its issuer's keys)."""
+    try:
+        return _verify_txn_token(token, time.time() if now is None else now)
+    except exc.TokenRejected as error:
+        if error.code == exc.TXN_TOKEN_INVALID:
+            raise
+        raise exc.TokenRejected(exc.TXN_TOKEN_INVALID, f"transaction token: {error.detail}") from error
+
+
+def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
+    config = ms_token_settings
+    accepted_issuer, accepted_audience = config.TXN_TOKEN_ISSUER, config.TXN_TOKEN_AUDIENCE
+    if accepted_issuer is None or accepted_audience is None:
+        raise exc.TokenRejected(exc.TXN_TOKEN_INVALID, "this service accepts no transaction tokens")
+    shape = _segments(token)
+    header_segment, payload_segment, _signature = shape.groups()
+    kid = _valid_txn_headers.get(header_segment) or _header_kid(header_segment, TXN_TOKEN_TYPE, _valid_txn_headers)
+
+    claims = _json_segment(payload_segment, "payload")
+    if claims.get("iss") != accepted_issuer:
+        raise rejection(exc.TOKEN_INVALID, "not issued by the transaction token service")
+    _check_signature(shape, _verifying_key(accepted_issuer, kid, None), None)
+
+    for name in _TXN_STRING_CLAIMS:
+        if type(claims.get(name)) is not str:
+            raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string")
+    expires = _numeric_date(claims, "exp")
+    issued = _numeric_date(claims, "iat")
+    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    if not _JTI_PATTERN.fullmatch(claims["txn"]):
+        raise rejection(exc.TOKEN_INVALID, "malformed txn")
+    subject = claims["sub"]
+    if not 0 < len(subject) <= _MAX_SUBJECT_LENGTH:
+        raise rejection(exc.TOKEN_INVALID, "malformed sub")
+    if claims["aud"] != accepted_audience:
+        raise rejection(exc.TOKEN_INVALID, f"not meant for {accepted_audience}")
+    leeway = config.LEEWAY
+    if now > expires + leeway:
+        raise rejection(exc.TOKEN_INVALID, "expired")
+    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
+        raise rejection(exc.TOKEN_INVALID, "issued in the future")
+    if not 0 < expires - issued <= FORMAT_MAX_TOKEN_TTL:
+        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{FORMAT_MAX_TOKEN_TTL} s")
+    return VerifiedTxnToken(accepted_issuer, claims["txn"], subject, claims["req_wl"], expires, claims)

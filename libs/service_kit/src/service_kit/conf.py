@@ -190,7 +190,9 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
     """The shop's ``MS_TOKEN``, from the environment: keys from ``MS_SIGNING_KEY`` (PEM text),
     ``MS_SIGNING_KEY_FILE`` or the ``MS_KEYS_DIR`` directory (``.keys/`` in the repo, made by
     ``manage_all.py keys``); ``MS_REPLAY_CACHE``; ``MS_TOKEN_SOURCE``. The user service is the
-    shop's token service, and a key it replaced verifies its refresh tokens until they expire."""
+    shop's token service and its transaction token service (tokens for the audience ``shop``,
+    the trust domain its user tokens are for too), and a key it replaced verifies its refresh
+    tokens until they expire."""
     return {
         "SERVICE_NAME": service,
         "SERVICE_URLS": service_urls,
@@ -200,6 +202,8 @@ def ms_token_settings(service: str, service_urls: dict[str, str], *, repo_dir: P
         "REPLAY_CACHE": os.environ.get("MS_REPLAY_CACHE") or None,
         "TOKEN_SOURCE": os.environ.get("MS_TOKEN_SOURCE") or "self",
         "TOKEN_SERVICE_ISSUER": "user",
+        "TXN_TOKEN_ISSUER": "user",
+        "TXN_TOKEN_AUDIENCE": "shop",
         "PEER_HEADERS": "service_kit.middleware.request_id_headers",
         "RETIRED_KEY_VERIFIES_FOR": int(REFRESH_TOKEN_LIFETIME.total_seconds()) + USER_TOKEN_LEEWAY,
         "METRICS": "ms_token.contrib.prometheus.PrometheusMetrics",

@@ -3,11 +3,14 @@
     REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": [
         ..., "ms_token.contrib.rest_framework.MSTokenAuthentication", ...]}
 
-No header: ``None`` (other classes may authenticate). Otherwise the token must be admitted
-(``ms_token.admission.admit``: every check, then the replay store) or the request is refused
-(401 with ``WWW-Authenticate: MS-Token``; 403 ``insufficient_scope``; 503 when the issuer's keys
-or the replay store do not answer). ``request.user`` is a ``ServicePrincipal`` (the calling
-service: ``iss``, or ``sub`` of a token-service token), ``request.auth`` the verified claims.
+No header: ``None`` (other classes may authenticate), unless a ``Txn-Token`` came alone (401
+``txn_token_invalid``: nothing binds it). Otherwise the token must be admitted
+(``ms_token.admission.admit``: every check, with the request's method, path, raw query string,
+body and ``Txn-Token``, then the replay store) or the request is refused (401 with
+``WWW-Authenticate: MS-Token``; 403 ``insufficient_scope``; 503 when an issuer's keys or the
+replay store do not answer). ``request.user`` is a ``ServicePrincipal`` (the calling service:
+``iss``, or ``sub`` of a token-service token; the end user and transaction of a verified
+transaction token), ``request.auth`` the verified claims.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from .exceptions import AUTHENTICATE_HEADER, DRF_REFUSALS, VerificationServiceUn
 # Only the hyphenated header: runserver and gunicorn drop "X_MS_TOKEN" (underscores) before
 # it could land in the same META key. See README ("The header's spelling").
 META_KEY = "HTTP_X_MS_TOKEN"
+TXN_TOKEN_META_KEY = "HTTP_TXN_TOKEN"
 
 
 class MSTokenAuthentication(BaseAuthentication):
@@ -34,22 +38,34 @@ class MSTokenAuthentication(BaseAuthentication):
         return get_replay_store()
 
     def authenticate(self, request: Request) -> tuple[ServicePrincipal, dict[str, Any]] | None:
-        token = request.META.get(META_KEY)
+        meta = request.META
+        token = meta.get(META_KEY)
+        txn_token = meta.get(TXN_TOKEN_META_KEY)
         if token is None:
-            return None
+            if txn_token is None:
+                return None
+            refused = exc.TokenRejected(exc.TXN_TOKEN_INVALID, "a Txn-Token travels only with the X-MS-TOKEN that binds it")
+            log_refusal(refused)
+            raise DRF_REFUSALS[refused.code](refused.detail)
         try:
             verified = admit(
                 token,
                 method=request.method or "",
                 path=request.path,
                 body=self._body(request),
+                query=meta.get("QUERY_STRING", ""),
+                txn_token=txn_token,
                 store=self.get_replay_store(),
             )
         except exc.TokenRejected as error:
             raise DRF_REFUSALS[error.code](error.detail) from error
         except exc.VerificationUnavailable as error:
             raise VerificationServiceUnavailable() from error
-        principal = ServicePrincipal(verified.caller, verified.scopes, verified.jti, verified.token_service)
+        txn = verified.txn
+        principal = ServicePrincipal(
+            verified.caller, verified.scopes, verified.jti, verified.token_service,
+            None if txn is None else txn.subject, None if txn is None else txn.txn,
+        )
         return principal, verified.claims
 
     @staticmethod

@@ -6,11 +6,15 @@ from rest_framework import exceptions, status
 
 from ...exceptions import (
     INSUFFICIENT_SCOPE,
+    SUBJECT_MISMATCH,
+    SUBJECT_TOKEN_INVALID,
     TOKEN_AUDIENCE_MISMATCH,
     TOKEN_EXPIRED,
     TOKEN_INVALID,
     TOKEN_REPLAYED,
     TOKEN_REQUEST_MISMATCH,
+    TXN_TOKEN_INVALID,
+    TXN_TOKEN_REQUIRED,
     UNTRUSTED_ISSUER,
 )
 
@@ -56,12 +60,41 @@ class TokenAudienceMismatch(MSTokenRefused):
 
 class TokenRequestMismatch(MSTokenRefused):
     default_code = TOKEN_REQUEST_MISMATCH
-    default_detail = "The X-MS-TOKEN was signed for another method, path or body."
+    default_detail = "The X-MS-TOKEN was signed for another method, path, query string or body."
 
 
 class UntrustedIssuer(MSTokenRefused):
     default_code = UNTRUSTED_ISSUER
     default_detail = "The X-MS-TOKEN's issuer is not trusted here."
+
+
+class TxnTokenInvalid(MSTokenRefused):
+    default_code = TXN_TOKEN_INVALID
+    default_detail = "The transaction token is invalid or not bound to the X-MS-TOKEN (tth)."
+
+
+class TxnTokenRequired(exceptions.PermissionDenied):
+    """403: the view acts for one end user only, and the call carries no transaction token."""
+
+    default_code = TXN_TOKEN_REQUIRED
+    default_detail = "This call must carry a transaction token (Txn-Token) for the user it is made for."
+
+
+class SubjectMismatch(exceptions.PermissionDenied):
+    """403: the call's transaction token is for another end user than the one it asks about."""
+
+    default_code = SUBJECT_MISMATCH
+    default_detail = "The transaction token is for another user."
+
+
+class SubjectTokenInvalid(exceptions.AuthenticationFailed):
+    """401: the end user's token could not be exchanged for a transaction token (at the
+    transaction token service: the subject token it was given; at a service that asked for one:
+    the Bearer token of the request it serves)."""
+
+    www_authenticate = 'Bearer error="invalid_token"'
+    default_code = SUBJECT_TOKEN_INVALID
+    default_detail = "The subject token is not a valid, unexpired access token of an active user."
 
 
 class InsufficientScope(exceptions.PermissionDenied):
@@ -85,4 +118,5 @@ DRF_REFUSALS: dict[str, type[exceptions.APIException]] = {
     TOKEN_REQUEST_MISMATCH: TokenRequestMismatch,
     UNTRUSTED_ISSUER: UntrustedIssuer,
     INSUFFICIENT_SCOPE: InsufficientScope,
+    TXN_TOKEN_INVALID: TxnTokenInvalid,
 }

@@ -4,6 +4,8 @@
 
 - a ``ServiceCallError`` (a peer dead, slow, failing, or refusing our token) becomes a 503
   naming the peer, never a 500;
+- a ``SubjectTokenRejected`` (the end user's token refused by the transaction token service)
+  becomes a 401 ``subject_token_invalid``;
 - an X-MS-TOKEN refusal carries ``WWW-Authenticate: MS-Token`` even when another
   authentication class comes first (DRF takes that header from the first class only);
 - an error body of DRF's ``{"detail": ...}`` shape names its ``code`` too
@@ -20,18 +22,22 @@ from typing import Any
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from ...exceptions import ServiceCallError
+from ...exceptions import ServiceCallError, SubjectTokenRejected
 
-from .exceptions import ServiceUnavailable
+from .exceptions import ServiceUnavailable, SubjectTokenInvalid
 
 logger = logging.getLogger("ms_token")
 
 
 def as_api_exception(exc: Exception) -> Exception:
-    """``exc``, with a ``ServiceCallError`` turned into a 503 ``ServiceUnavailable``."""
+    """``exc``, with a ``ServiceCallError`` turned into a 503 ``ServiceUnavailable`` and a
+    ``SubjectTokenRejected`` into a 401 ``SubjectTokenInvalid``."""
     if isinstance(exc, ServiceCallError):
         logger.warning("peer service call failed: %s", exc)
         return ServiceUnavailable(f"The {exc.service} service is unavailable. Try again shortly.")
+    if isinstance(exc, SubjectTokenRejected):
+        logger.info("no transaction token for the end user: %s", exc)
+        return SubjectTokenInvalid()
     return exc
 
 

@@ -1,8 +1,10 @@
-"""What a service caller may do: the callee's view names the scopes it needs."""
+"""What a service caller may do: the callee's view names the scopes it needs, and the end user a
+call must be made for (the subject of its transaction token)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -10,9 +12,9 @@ if TYPE_CHECKING:  # rest_framework.views imports the authentication classes, an
     from rest_framework.views import APIView
 
 from ...principal import ServicePrincipal
-from .exceptions import InsufficientScope
+from .exceptions import InsufficientScope, SubjectMismatch, TxnTokenRequired
 
-__all__ = ["HasServiceScope", "InsufficientScope", "required_scopes_for"]
+__all__ = ["HasServiceScope", "HasTxnTokenSubject", "InsufficientScope", "required_scopes_for"]
 
 
 def required_scopes_for(view: Any, method: str) -> frozenset[str]:
@@ -43,4 +45,32 @@ class HasServiceScope(BasePermission):
                 f"This call needs scope {' '.join(sorted(missing))}; the token carries "
                 f"{' '.join(sorted(principal.scopes)) or 'none'}."
             )
+        return True
+
+
+class HasTxnTokenSubject(BasePermission):
+    """Admits a verified service call made for the end user the URL names: its transaction token
+    (``Txn-Token``, bound by ``tth``, verified) has ``sub`` equal to the URL argument
+    ``view.txn_token_subject_kwarg``. With ``HasServiceScope`` first:
+
+        permission_classes = [HasServiceScope, HasTxnTokenSubject]
+        required_scopes = ["users:read"]
+        txn_token_subject_kwarg = "user_id"      # path("users/<int:user_id>/", ...)
+
+    No transaction token: 403 ``txn_token_required``; one for another user: 403
+    ``subject_mismatch`` (both raised, so that they win inside ``A | B``). A caller that is not
+    a service is not admitted (False).
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        principal = request.user
+        if not isinstance(principal, ServicePrincipal):
+            return False
+        name = getattr(view, "txn_token_subject_kwarg", None)
+        if not name:
+            raise ImproperlyConfigured(f"{type(view).__name__} must name txn_token_subject_kwarg")
+        if principal.subject is None:
+            raise TxnTokenRequired()
+        if principal.subject != str(view.kwargs.get(name)):
+            raise SubjectMismatch(f"The transaction token is for another user than {name} of this URL.")
         return True
