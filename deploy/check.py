@@ -524,6 +524,8 @@ def check_containerfile(path: Path, manifests: Iterable[Manifest] = ()) -> list[
             run_as = (_pod(workload).get("securityContext") or {}).get("runAsUser")
             if uid and uid.isdigit() and run_as is not None and str(run_as) != uid:
                 problem(f"USER {uid} is not the pods' runAsUser {run_as} ({_name(workload)})")
+    if not re.search(r"^ENV\b.*\bDJANGO_DEBUG=(0|false|no|off)\b", "\n".join(instructions), re.M | re.I):
+        problem("the image must set ENV DJANGO_DEBUG=0: it serves on every interface")
     if not any("pip install" in line and "requirements" in line for line in instructions):
         problem("the image does not install the pinned requirements (pip install -r requirements.txt)")
     if not any(line.upper().startswith("ENTRYPOINT") and "deploy/container/shop" in line for line in instructions):

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from shopdev.processes import database_prefix
 from shopdev.shop import Shop
 from shopdev.story import StoryFailure, play_story
 
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="shop-demo-") as tmp:
         print("Starting user, product and billing (fresh databases, fresh keys)...", flush=True)
         started = time.monotonic()
-        shop = Shop(Path(tmp), db_prefix="demo", server=args.server, workers=2)
+        shop = Shop(Path(tmp), db_prefix=database_prefix("demo"), server=args.server, workers=2)
         try:
             shop.start()
             for service, url in shop.urls.items():

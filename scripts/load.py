@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 import requests
+from shopdev.processes import database_prefix
 from shopdev.shop import Shop
 
 
@@ -86,7 +87,7 @@ def main(argv: list[str]) -> int:
         parser.error("--users 1..64 and --seconds up to 300 (a bounded run)")
 
     with tempfile.TemporaryDirectory(prefix="shop-load-") as tmp:
-        shop = Shop(Path(tmp), db_prefix="load", workers=args.workers, env={"LOGIN_THROTTLE_RATE": "100000/min", "REGISTER_THROTTLE_RATE": "100000/hour"})
+        shop = Shop(Path(tmp), db_prefix=database_prefix("load"), workers=args.workers, env={"LOGIN_THROTTLE_RATE": "100000/min", "REGISTER_THROTTLE_RATE": "100000/hour"})
         try:
             shop.start()
             password = "staff-" + secrets.token_hex(6)

@@ -50,7 +50,13 @@ def _counts(report: Path) -> tuple[int, int, int]:
 
 
 def main(argv: list[str]) -> int:
-    wanted = set(argv) or {name for name, *_ in CHECKS + SUITES}
+    known = [name for name, *_ in CHECKS + SUITES]
+    unknown = sorted(set(argv) - set(known))
+    if unknown:
+        # A typo must not make a green run of nothing.
+        print(f"unknown check or suite: {', '.join(unknown)} (known: {' '.join(known)})", file=sys.stderr)
+        return 2
+    wanted = set(argv) or set(known)
     totals = [0, 0, 0]
     broken: list[str] = []
     for name, command, directory, env in CHECKS:

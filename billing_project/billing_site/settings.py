@@ -1,10 +1,7 @@
 """Settings of the billing service: bills and deliveries."""
-import os
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
-from service_kit.conf import common_settings
+from service_kit.conf import common_settings, env_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -21,6 +18,4 @@ MS_TOKEN["TRUSTED_ISSUERS"] = {}  # noqa: F821
 # An Idempotency-Key claimed by a request that died with its process (a killed worker or
 # replica) blocks retries with 409 until it is this old; then a retry takes it over. It must
 # exceed the longest a bill can take (its peer calls are bounded by their timeouts).
-IDEMPOTENCY_STALE_CLAIM_SECONDS = int(os.environ.get("IDEMPOTENCY_STALE_CLAIM_SECONDS", "120"))
-if IDEMPOTENCY_STALE_CLAIM_SECONDS < 10:
-    raise ImproperlyConfigured("IDEMPOTENCY_STALE_CLAIM_SECONDS must be at least 10 (longer than any bill takes)")
+IDEMPOTENCY_STALE_CLAIM_SECONDS = env_int("IDEMPOTENCY_STALE_CLAIM_SECONDS", 120, minimum=10)

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 def stale_claim_after() -> timedelta:
     """An in-progress claim older than this belongs to an attempt that died (a killed worker):
-    a retry may take it over (``IDEMPOTENCY_STALE_CLAIM_SECONDS``, 120 s by default)."""
+    a retry may take it over (``IDEMPOTENCY_STALE_CLAIM_SECONDS``)."""
     return timedelta(seconds=settings.IDEMPOTENCY_STALE_CLAIM_SECONDS)
 
 

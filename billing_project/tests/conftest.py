@@ -23,13 +23,11 @@ from bills import peers
 from ms_token.jwks import clear_remote_key_sets
 from ms_token.settings import reload_settings
 from service_kit.testing import make_user_token, preload_peer_keys, use_fresh_keys
-from shopdev.processes import ServiceProcess, service_processes, start_all, stop_all
+from shopdev.processes import ServiceProcess, database_prefix, service_processes, start_all, stop_all
 
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
 
-# Our own database names (h4_peer_<service>): on PostgreSQL they are dropped and recreated.
-PEER_DATABASE_PREFIX = "h4_peer"
 BILLS_URL = "/api/bills/"
 HTTP_TIMEOUT = 30
 
@@ -62,7 +60,7 @@ class Shop:
 def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
     processes = service_processes(
         tmp_path_factory.mktemp("services"),
-        db_prefix=PEER_DATABASE_PREFIX,
+        db_prefix=database_prefix("billing_peers"),
         env={"MS_KEYS_DIR": str(signing_keys), "LOG_LEVEL": "WARNING"},
     )
     start_all(processes.values())

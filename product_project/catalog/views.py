@@ -15,8 +15,8 @@ from .models import Product
 from .serializers import MAX_IDS, ProductListFilterSerializer, ProductSerializer
 
 class ProductPagination(PageNumberPagination):
-    """Pages of 20 (``?page_size=`` up to 100). A ``?ids=`` listing fits on one page, so a caller
-    that asks for 100 products by id gets all of them in one response."""
+    """Pages of ``PAGE_SIZE`` (``?page_size=`` up to ``MAX_IDS``). A ``?ids=`` listing fits on one
+    page, so a caller that asks for as many products by id as it may gets all of them at once."""
 
     page_size_query_param = "page_size"
     max_page_size = MAX_IDS

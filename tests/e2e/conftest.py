@@ -9,13 +9,12 @@ when a test asks for it through ``sourced_shop``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from helpers import Account, RedisServer, register, staff_of
+from shopdev.processes import database_prefix
 from shopdev.shop import Shop
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -24,15 +23,6 @@ TOKEN_SOURCES = ("self", "token-service")
 # test_login_throttles.py's business (and the user service's own tests'), not limits these
 # tests should meet.
 SHOP_ENV = {"LOGIN_THROTTLE_RATE": "100000/min", "REGISTER_THROTTLE_RATE": "100000/hour"}
-
-
-def database_prefix(kind: str) -> str:
-    """PostgreSQL database names for a shop, after the ones given: USER_DATABASE_URL .../h9_user
-    gives h9_<kind>_user, ... So suites run with different URLs on one server never drop each
-    other's databases. SQLite (no URL): files in the shop's own directory, the prefix is moot."""
-    given = urlsplit(os.environ.get("USER_DATABASE_URL", "")).path.lstrip("/")
-    stem = given.removesuffix("_user") if given.endswith("_user") else given
-    return f"{stem}_{kind}" if stem else kind
 
 
 def running_shop(tmp_path_factory, *, kind: str, env: dict[str, str], **options):

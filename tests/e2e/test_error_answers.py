@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from shopdev.processes import ServiceProcess, free_port, fresh_database_url
+from shopdev.processes import ServiceProcess, database_prefix, free_port, fresh_database_url
 
-from conftest import database_prefix
 
 TIMEOUT = 30
 # Something the process's environment holds that no answer may show (runserver's debug page

@@ -19,9 +19,9 @@ class TxnTokenView(generics.GenericAPIView):
 
     For a service serving that user's request (X-MS-TOKEN, scope ``txn-tokens:request``). The
     transaction token (``typ`` ``txntoken+jwt``, ``aud`` ``shop``, ``sub`` the user, ``req_wl``
-    the calling service) lives at most 300 s and never past the access token; the caller sends
-    it as ``Txn-Token`` on the calls it makes for that user, each bound by its X-MS-TOKEN's
-    ``tth``. It is not a credential: as a Bearer token or an X-MS-TOKEN it is refused.
+    the calling service) lives ``MS_TOKEN["TXN_TOKEN_TTL"]`` seconds and never past the access
+    token; the caller sends it as ``Txn-Token`` on the calls it makes for that user, each bound by
+    its X-MS-TOKEN's ``tth``. It is not a credential: as a Bearer token or an X-MS-TOKEN it is refused.
     """
 
     authentication_classes = [MSTokenAuthentication]

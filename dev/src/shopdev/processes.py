@@ -52,6 +52,18 @@ def fresh_database_url(service: str, name: str, tmp_dir: Path) -> str:
     return urlsplit(base)._replace(path=f"/{name}").geturl()
 
 
+def database_prefix(kind: str) -> str:
+    """PostgreSQL database names for a run of ``kind``, after the ones given: USER_DATABASE_URL
+    .../h9_user gives h9_<kind>_<service>, ... So runs with different URLs on one server (CI and a
+    developer, two suites side by side) never drop each other's databases. SQLite (no URL): files
+    in the run's own directory, the prefix is moot."""
+    from urllib.parse import urlsplit
+
+    given = urlsplit(os.environ.get("USER_DATABASE_URL", "")).path.lstrip("/")
+    stem = given.removesuffix("_user")
+    return f"{stem}_{kind}" if stem else kind
+
+
 class ServiceProcess:
     """One of our services running in a subprocess on 127.0.0.1, as a deployment would run it.
 

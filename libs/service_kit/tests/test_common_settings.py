@@ -65,3 +65,49 @@ def test_the_shops_environment_becomes_the_libraries_settings(monkeypatch, tmp_p
     assert config["KEYS_DIR"] == tmp_path / "keys" and config["SIGNING_KEY_FILE"] == str(tmp_path / "key.pem")
     assert config["REPLAY_CACHE"] == "redis://127.0.0.1:6379/3" and config["TOKEN_SOURCE"] == "token-service"
     assert set(config["SERVICE_URLS"]) == {"user", "product", "billing"}
+
+
+def test_behind_trusted_proxies_a_request_is_https_when_the_proxy_says_so(monkeypatch, tmp_path):
+    from service_kit.conf import common_settings
+
+    monkeypatch.delenv("TRUSTED_PROXY_COUNT", raising=False)
+    monkeypatch.delenv("DJANGO_SECURE_COOKIES", raising=False)
+    direct = common_settings(service="user", base_dir=tmp_path)
+    # No proxy: a client's own X-Forwarded-Proto must not make a plain request look secure.
+    assert direct["SECURE_PROXY_SSL_HEADER"] is None and direct["SESSION_COOKIE_SECURE"] is False
+    monkeypatch.setenv("TRUSTED_PROXY_COUNT", "1")
+    monkeypatch.setenv("DJANGO_SECURE_COOKIES", "1")
+    monkeypatch.setenv("DJANGO_CSRF_TRUSTED_ORIGINS", "https://shop.example")
+    proxied = common_settings(service="user", base_dir=tmp_path)
+    assert proxied["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert proxied["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+    assert proxied["SESSION_COOKIE_SECURE"] is True and proxied["CSRF_COOKIE_SECURE"] is True
+    assert proxied["CSRF_TRUSTED_ORIGINS"] == ["https://shop.example"]
+
+
+def test_a_bad_proxy_count_stops_the_service_with_its_name(monkeypatch, tmp_path):
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from service_kit.conf import common_settings
+
+    for bad in ("one", "-1"):
+        monkeypatch.setenv("TRUSTED_PROXY_COUNT", bad)
+        with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXY_COUNT"):
+            common_settings(service="user", base_dir=tmp_path)
+
+
+def test_a_form_login_over_https_at_the_proxy_passes_the_csrf_check(settings, db):
+    """The browser's Origin is https://...; the service hears plain HTTP from the Ingress."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "shop.example"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    client = Client(enforce_csrf_checks=True)
+    client.get("/api-auth/login/")
+    token = client.cookies["csrftoken"].value
+    form = {"username": "nobody", "password": "wrong", "csrfmiddlewaretoken": token}
+    browser = {"HTTP_ORIGIN": "https://shop.example", "HTTP_HOST": "shop.example"}
+    refused = client.post("/api-auth/login/", form, **browser)
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    answered = client.post("/api-auth/login/", form, **browser, HTTP_X_FORWARDED_PROTO="https")
+    # Past the CSRF check: the login form answers (wrong password), not a CSRF refusal.
+    assert answered.status_code == 200, answered.content[:200]

@@ -150,3 +150,25 @@ def test_a_post_without_a_string_username_counts_per_address_only():
     request.POST = QueryDict()
     assert UsernameLimit("login_username", "1/min").identity(request) is None
     assert ClientAddressLimit("login", "1/min").identity(request) == "198.51.100.1"
+
+
+def test_an_ipv6_client_counts_by_its_64_not_by_each_address(cache_backend, rates):
+    """One host holds a whole /64: new addresses from it must not buy new attempts."""
+    rates(login="2/min", login_username="100/hour")
+    assert attempt("alice", "2001:db8:1:2::1") and attempt("bob", "2001:db8:1:2::ffff")
+    assert not attempt("carol", "2001:db8:1:2:abcd::7")
+    # Another /64 is another client.
+    assert attempt("dave", "2001:db8:1:3::1")
+    assert counted(BY_ADDRESS, "2001:db8:1:2::/64") == 2
+
+
+@pytest.mark.parametrize("address, network", [
+    ("198.51.100.1", "198.51.100.1"),
+    ("2001:db8::1", "2001:db8::/64"),
+    ("::ffff:198.51.100.1", "198.51.100.1"),
+    ("not an address", "not an address"),
+])
+def test_the_client_network(address, network):
+    from service_kit.throttling import client_network
+
+    assert client_network(address) == network

@@ -60,6 +60,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    """A whole number from the environment, at least ``minimum``; a bad one stops the service at
+    startup with its name rather than a bare traceback."""
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
 def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
     value = os.environ.get(name, "").strip().lower() or default
     if value not in choices:
@@ -219,6 +234,8 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
     log_level = os.environ.get("LOG_LEVEL", "INFO")
     log_format = env_choice("LOG_FORMAT", LOG_FORMATS, "plain")
     service_urls = {name: service_url(name) for name in SERVICE_NAMES}
+    trusted_proxies = env_int("TRUSTED_PROXY_COUNT", 0)
+    secure_cookies = env_bool("DJANGO_SECURE_COOKIES", False)
     return {
         "BASE_DIR": base_dir,
         "REPO_DIR": repo_dir,
@@ -288,6 +305,14 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
         "USE_I18N": True,
         "USE_TZ": True,
         "CSRF_FAILURE_VIEW": "service_kit.errors.csrf_failure",
+        # Behind a TLS-terminating proxy (the Ingress) a request is HTTPS when the proxy says so;
+        # otherwise the CSRF origin check compares https:// with http:// and refuses every form
+        # login. Trusted only where proxies are (TRUSTED_PROXY_COUNT), as X-Forwarded-For is.
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https") if trusted_proxies else None,
+        "CSRF_TRUSTED_ORIGINS": env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []),
+        # Session and CSRF cookies only over HTTPS (a deployment served over TLS sets it).
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "CSRF_COOKIE_SECURE": secure_cookies,
         # Debug mode's error page shows the traceback, never the settings or the environment.
         "DEFAULT_EXCEPTION_REPORTER_FILTER": "service_kit.errors.TracebackOnlyReporterFilter",
         "STATIC_URL": "static/",
@@ -331,7 +356,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             # Client addresses for throttling come from the socket unless this many proxies in
             # front of us are trusted to set X-Forwarded-For; otherwise any client could
             # dodge the login throttle by sending a new X-Forwarded-For each time.
-            "NUM_PROXIES": int(os.environ.get("TRUSTED_PROXY_COUNT", "0")),
+            "NUM_PROXIES": trusted_proxies,
         },
         "SIMPLE_JWT": {
             "ACCESS_TOKEN_LIFETIME": ACCESS_TOKEN_LIFETIME,

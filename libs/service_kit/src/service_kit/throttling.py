@@ -16,6 +16,7 @@ The forms that log in (Django admin's, the browsable API's) are throttled by
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -66,10 +67,27 @@ class RateLimit:
 
 class ClientAddressLimit(RateLimit):
     """Per client address: the socket's, unless ``NUM_PROXIES`` trusted proxies set
-    ``X-Forwarded-For`` (DRF's ``get_ident``)."""
+    ``X-Forwarded-For`` (DRF's ``get_ident``). An IPv6 client counts by its /64, the block one
+    host is given: counting single addresses would give it as many limits as it has addresses."""
 
     def identity(self, request) -> str | None:
-        return BaseThrottle().get_ident(request) or None
+        return client_network(BaseThrottle().get_ident(request)) or None
+
+
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """An IPv4 address as it is; an IPv6 one as its /64 (an IPv4-mapped one as its IPv4)."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
 
 
 class UsernameLimit(RateLimit):
