@@ -8,6 +8,7 @@
     python manage_all.py keys --rotate SERVICE      # ... --list, --revoke SERVICE KID
     python manage_all.py ms-token --from billing --to product --scope products:read \\
         --method GET --path /api/products/          # one X-MS-TOKEN, for curl
+    python manage_all.py ms-token --help            # any command's options (up, keys, product help, ...)
 """
 from __future__ import annotations
 
