@@ -59,6 +59,7 @@ class Up:
         env["MS_KEYS_DIR"] = str(tmp_path / "keys")
         env["PYTHONUNBUFFERED"] = "1"
         self.lines: list[str] = []
+        self.ended = False  # its output is read to the end
         self.changed = threading.Condition()
         self.process = subprocess.Popen(
             [sys.executable, str(REPO / "manage_all.py"), "up", *args], env=env, cwd=tmp_path,
@@ -72,6 +73,7 @@ class Up:
                 self.lines.append(line.rstrip("\n"))
                 self.changed.notify_all()
         with self.changed:
+            self.ended = True
             self.changed.notify_all()
 
     def wait_for(self, text: str, timeout: float = STARTUP_TIMEOUT) -> int:
@@ -82,7 +84,7 @@ class Up:
                 found = next((index for index, line in enumerate(self.lines) if text in line), None)
                 if found is not None:
                     return found
-                if self.process.poll() is not None and self.process.stdout.closed or time.monotonic() > deadline:
+                if self.ended or time.monotonic() > deadline:
                     raise AssertionError(f"{text!r} never printed:\n" + "\n".join(self.lines))
                 self.changed.wait(0.5)
 
@@ -100,7 +102,7 @@ class Up:
 
 
 def test_up_prints_the_services_and_every_demo_login_once_they_answer_and_logs_each_line_once(tmp_path):
-    up = Up(tmp_path)
+    up = Up(tmp_path, "--ready-timeout", "180")  # a busy machine's runserver may be slow to start
     try:
         banner = up.wait_for("Services:")
         # Printed only now: every service answers at once, no waiting.
