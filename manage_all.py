@@ -8,6 +8,7 @@
     python manage_all.py keys --rotate SERVICE      # ... --list, --revoke SERVICE KID
     python manage_all.py ms-token --from billing --to product --scope products:read \\
         --method GET --path /api/products/          # one X-MS-TOKEN, for curl
+    python manage_all.py ms-token --help            # any command's options (up, keys, product help, ...)
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
+from collections import deque
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +29,10 @@ REPO = Path(__file__).resolve().parent
 SERVICES = ("user", "product", "billing")
 COLORS = {"user": "\033[36m", "product": "\033[35m", "billing": "\033[33m"}
 RESET = "\033[0m"
+HELP_FLAGS = {"-h", "--help"}
+# `up`: how long the three may take to answer /healthz, and how much of a failed one's output to show.
+READY_TIMEOUT_SECONDS = 60
+LAST_LINES_SHOWN = 20
 
 
 def _reexec_in_venv() -> None:
@@ -116,20 +123,56 @@ def cmd_keys(argv: list[str]) -> int:
 
 def cmd_ms_token(argv: list[str]) -> int:
     """Delegates to the `ms_token` command of the issuing project, which holds its key."""
+    if HELP_FLAGS & set(argv):
+        # The command is the same in every project (the library's); its help, under our name.
+        shown = manage(SERVICES[0], "ms_token", "--help", capture_output=True, text=True).stdout
+        print(shown.replace("manage.py ms_token", "manage_all.py ms-token").replace(
+            "this service's name", f"the service that signs: one of {', '.join(SERVICES)}"), end="")
+        return 0
     try:
         issuer = argv[argv.index("--from") + 1]
     except (ValueError, IndexError):
-        sys.exit("ms-token: --from SERVICE is required")
+        sys.exit("ms-token: --from SERVICE is required (python manage_all.py ms-token --help)")
     if issuer not in SERVICES:
         sys.exit(f"ms-token: --from must be one of {', '.join(SERVICES)}")
     return manage(issuer, "ms_token", *argv, check=False).returncode
 
 
-def _pump(service: str, stream) -> None:
+def _pump(service: str, stream, last_lines: deque[str]) -> None:
     prefix = f"{COLORS[service]}{service:>7} |{RESET} " if sys.stdout.isatty() else f"{service:>7} | "
     for line in iter(stream.readline, b""):
-        sys.stdout.write(prefix + line.decode(errors="replace"))
+        text = line.decode(errors="replace")
+        last_lines.append(text)
+        sys.stdout.write(prefix + text)
         sys.stdout.flush()
+
+
+def answers_healthz(url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
+    try:
+        with opener.open(f"{url}/healthz", timeout=2) as response:
+            return response.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def wait_until_listening(
+    processes: dict[str, subprocess.Popen], *, timeout: float, stopping: threading.Event
+) -> tuple[str, str] | None:
+    """Waits until every service answers ``/healthz``. None when they all do (or Ctrl-C came);
+    else the first that will not, and why."""
+    waiting = list(processes)
+    deadline = time.monotonic() + timeout
+    while waiting and not stopping.is_set():
+        for service in list(waiting):
+            if processes[service].poll() is not None:
+                return service, f"exited with code {processes[service].returncode}"
+            if answers_healthz(service_url(service)):
+                waiting.remove(service)
+        if waiting and time.monotonic() > deadline:
+            return waiting[0], f"did not answer {service_url(waiting[0])}/healthz within {timeout:g} s"
+        stopping.wait(0.2)
+    return None
 
 
 def _stop(processes: dict[str, subprocess.Popen]) -> None:
@@ -177,8 +220,15 @@ def refuse_debug_beyond_loopback() -> None:
 
 
 def cmd_up(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="manage_all.py up", description="Prepare and run all three services.")
+    parser = argparse.ArgumentParser(
+        prog="manage_all.py up",
+        description="Prepare and run all three services: keys, migrate, demo data, then runserver for "
+        "each at its *_SERVICE_URL. The URLs and the demo logins are printed once all three answer "
+        "/healthz; if one does not come up, the others are stopped.",
+    )
     parser.add_argument("--no-seed", action="store_true", help="skip the demo data")
+    parser.add_argument("--ready-timeout", type=float, default=READY_TIMEOUT_SECONDS, metavar="SECONDS",
+                        help=f"how long the services may take to answer /healthz (default {READY_TIMEOUT_SECONDS})")
     args = parser.parse_args(argv)
 
     refuse_debug_beyond_loopback()
@@ -196,6 +246,8 @@ def cmd_up(argv: list[str]) -> int:
                 logins += [line.strip() for line in seeded.splitlines() if " login " in line]
 
     processes: dict[str, subprocess.Popen] = {}
+    pumps: dict[str, threading.Thread] = {}
+    last_lines = {service: deque(maxlen=LAST_LINES_SHOWN) for service in SERVICES}
     stopping = threading.Event()
 
     def on_signal(signum, frame):
@@ -214,15 +266,29 @@ def cmd_up(argv: list[str]) -> int:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: we stop it (and its reloader) whole
             )
-            threading.Thread(target=_pump, args=(service, processes[service].stdout), daemon=True).start()
+            pumps[service] = threading.Thread(
+                target=_pump, args=(service, processes[service].stdout, last_lines[service]), daemon=True
+            )
+            pumps[service].start()
+        failed = wait_until_listening(processes, timeout=args.ready_timeout, stopping=stopping)
+        if failed:
+            service, why = failed
+            pumps[service].join(timeout=2)  # its last lines, read to the end if it exited
+            print(f"\n{service} did not come up: {why}. Its last lines:", file=sys.stderr)
+            for line in last_lines[service]:
+                print(f"  {line}", end="", file=sys.stderr)
+            print("Stopping the others.", file=sys.stderr)
+            return 1
+        if stopping.is_set():
+            return 0
         print("\nServices:")
         for service in SERVICES:
             print(f"  {service:<8} {service_url(service)}/api/   admin: {service_url(service)}/admin/")
-        print("Demo logins:")
-        for line in logins:
-            print(f"  {line}")
-        print("  (billing's admin: python manage_all.py billing createsuperuser)")
-        print("Ctrl-C stops all three.\n")
+        if logins:
+            print("Demo logins:")
+            for line in logins:
+                print(f"  {line}")
+        print("Ctrl-C stops all three.\n", flush=True)
         while not stopping.is_set():
             for service, process in processes.items():
                 if process.poll() is not None:
@@ -231,7 +297,7 @@ def cmd_up(argv: list[str]) -> int:
             stopping.wait(0.5)
     finally:
         _stop(processes)
-        print("all services stopped")
+        print("all services stopped", flush=True)
     return 0
 
 
@@ -259,8 +325,12 @@ def main(argv: list[str]) -> int:
         return cmd_ms_token(rest)
     if command in SERVICES:
         if not rest:
-            sys.exit(f"usage: manage_all.py {command} <manage.py command> [args]")
+            sys.exit(f"usage: manage_all.py {command} <manage.py command> [args]  (manage_all.py {command} help)")
         return manage(command, *rest, check=False).returncode
+    if HELP_FLAGS & set(rest):
+        # The same command's help in each project: once is enough.
+        print(f"manage_all.py {command} runs `manage.py {command}` in {', '.join(SERVICES)}, one after the other.\n")
+        return manage(SERVICES[0], *argv, check=False).returncode
     for service in SERVICES:
         print(f"==> {service}: manage.py {' '.join(argv)}", flush=True)
         manage(service, *argv)

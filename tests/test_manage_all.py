@@ -135,3 +135,38 @@ def test_keys_list_and_revoke_through_manage_all(tmp_path):
     # Creating missing keys again brings nothing back: the revocation is on record.
     _keys(tmp_path)
     assert _listed(_keys(tmp_path, "--list"))[("billing", billing_kid)] == "revoked"
+
+
+def _run_manage_all(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(REPO / "manage_all.py"), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, usage, options", [
+    (["--help"], "python manage_all.py up", ["keys --rotate SERVICE", "ms-token --from billing"]),
+    (["up", "--help"], "usage: manage_all.py up", ["--no-seed", "--ready-timeout"]),
+    (["keys", "--help"], "usage: manage_all.py keys", ["--rotate SERVICE", "--list", "--revoke SERVICE KID"]),
+    (["ms-token", "--help"], "usage: manage_all.py ms-token",
+     ["--from", "one of user, product, billing", "--to", "--scope", "--method", "--path", "--ttl", "--body-file",
+      "--txn-token"]),
+    (["ms-token", "--from", "billing", "-h"], "usage: manage_all.py ms-token", ["--txn-token"]),
+    (["product", "createsuperuser", "--help"], "usage: manage.py createsuperuser", ["--username", "--noinput"]),
+    (["product", "help"], "Available subcommands", ["seed_demo", "ms_token_keys"]),
+    (["migrate", "--help"], "usage: manage.py migrate", ["--fake", "in user, product, billing"]),
+])
+def test_every_command_prints_its_real_help(args, usage, options):
+    result = _run_manage_all(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(usage) == 1, result.stdout  # once, even for a command of all three
+    for option in options:
+        assert option in result.stdout, (option, result.stdout)
+    assert "is required" not in result.stdout + result.stderr
+
+
+def test_ms_token_without_from_points_to_its_help():
+    result = _run_manage_all("ms-token", "--to", "product")
+    assert result.returncode != 0
+    assert "--from SERVICE is required" in result.stderr and "ms-token --help" in result.stderr

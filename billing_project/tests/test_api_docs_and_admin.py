@@ -75,3 +75,35 @@ def test_the_admin_cannot_edit_a_bill(admin_client, stored_bill):
         stored_bill.total == Decimal("39.98")
         and b"Keyboard" in admin_client.get(f"/admin/bills/bill/{stored_bill.pk}/change/").content
     )
+
+
+def test_the_admin_currency_filter_lists_the_currencies_of_bills_only(admin_client, stored_bill):
+    import re
+
+    Bill.objects.create(user_id=8, total=Decimal("5.00"), currency="EUR")
+    page = admin_client.get("/admin/bills/bill/").content.decode()
+    assert set(re.findall(r'href="\?currency(?:__exact)?=([A-Z]{3})"', page)) == {"EUR", "USD"}
+
+
+def test_seed_demo_makes_the_admin_login_it_prints(client, db, monkeypatch, settings):
+    from io import StringIO
+
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = True  # `make up`'s debug mode: the published password is accepted
+    monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    url = settings.MS_TOKEN["SERVICE_URLS"]["billing"]
+    for _ in range(2):  # again: nothing doubles, the login still works
+        out = StringIO()
+        call_command("seed_demo", stdout=out)
+        assert out.getvalue().strip() == f"billing: admin login admin / admin-demo-2026! at {url}/admin/"
+    assert get_user_model().objects.filter(username="admin").count() == 1
+    assert client.login(username="admin", password="admin-demo-2026!")
+    assert client.get("/admin/bills/bill/").status_code == 200
+
+    settings.DEBUG = False  # the published password is refused; a given one is taken
+    with pytest.raises(CommandError, match="DEMO_ADMIN_PASSWORD"):
+        call_command("seed_demo", stdout=StringIO())
+    monkeypatch.setenv("DEMO_ADMIN_PASSWORD", "billing-secret-2026")
+    call_command("seed_demo", stdout=StringIO())
+    assert client.login(username="admin", password="billing-secret-2026")

@@ -9,7 +9,8 @@ from .models import Product
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "price", "currency", "is_active", "updated_at"]
     list_display_links = ["sku", "name"]
-    list_filter = ["is_active", "currency"]
+    # The currencies products are priced in, not every ISO 4217 code the field accepts.
+    list_filter = ["is_active", ("currency", admin.AllValuesFieldListFilter)]
     search_fields = ["sku", "name"]
     ordering = ["sku"]
     readonly_fields = ["created_at", "updated_at"]

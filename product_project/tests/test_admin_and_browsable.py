@@ -85,6 +85,18 @@ def test_admin_changelist_searches_and_filters_products(staff_browser, make_prod
     assert b"Enamel mug" in in_euro and b"Desk lamp" not in in_euro
 
 
+def test_admin_currency_filter_lists_the_currencies_in_use_only(staff_browser, make_product):
+    import re
+
+    make_product(currency="EUR")
+    make_product(currency="USD")
+    make_product(currency="EUR", is_active=False)
+    page = staff_browser.get("/admin/catalog/product/").content.decode()
+    offered = set(re.findall(r'href="\?currency(?:__exact)?=([A-Z]{3})"', page))
+    assert offered == {"EUR", "USD"}  # not the 150-odd ISO 4217 codes a price may be in
+    assert "JPY" not in page
+
+
 def test_admin_adds_and_deactivates_products(staff_browser, make_product):
     token = csrf_token(staff_browser, "/admin/catalog/product/add/")
     added = staff_browser.post(

@@ -18,14 +18,17 @@ class ServiceKitConfig(AppConfig):
     verbose_name = "Service kit"
 
     def ready(self) -> None:
+        from django.contrib import admin
         from ms_token.settings import ms_token_settings
 
         from . import schema  # noqa: F401 (registers the OpenAPI authentication descriptions)
+        from .branding import name_admin_site
         from .tracing import configure_tracing
 
         # In each process that serves (every gunicorn worker, after the fork): the SDK's
         # exporter thread is then the worker's own.
         configure_tracing(ms_token_settings.SERVICE_NAME)
+        name_admin_site(admin.site)
         if getattr(settings, "LOG_FORMAT", "plain") == "json":
             logging.captureWarnings(True)  # Python's warnings as log lines too: JSON, one per line
 

@@ -337,7 +337,7 @@ def common_settings(*, service: str, base_dir: Path) -> dict[str, Any]:
             "DEFAULT_PERMISSION_CLASSES": ["service_kit.permissions.IsEndUser"],
             "DEFAULT_RENDERER_CLASSES": [
                 "rest_framework.renderers.JSONRenderer",
-                "rest_framework.renderers.BrowsableAPIRenderer",
+                "service_kit.branding.BrowsableAPIRenderer",  # DRF's, naming the service
             ],
             "DEFAULT_PARSER_CLASSES": [
                 "service_kit.parsers.JSONParser",

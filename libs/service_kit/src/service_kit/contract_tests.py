@@ -30,6 +30,7 @@ __all__ = [
     "test_schema_and_offline_docs_are_served",
     "test_json_nested_too_deeply_is_a_400_not_a_500",
     "test_a_body_sent_to_a_path_without_its_final_slash_is_a_json_404",
+    "test_the_admin_and_the_browsable_api_name_the_service",
 ]
 
 
@@ -135,3 +136,24 @@ def test_a_body_sent_to_a_path_without_its_final_slash_is_a_json_404(json_endpoi
     response = send(path, data="{}", content_type="application/json")
     assert_error_shape(response, 404, "not_found")
     assert response.json()["detail"] == f"Not found. This path ends with a slash: {path}/"
+
+
+def test_the_admin_and_the_browsable_api_name_the_service(api_client, db):
+    from django.contrib.auth import get_user_model
+    from ms_token.settings import ms_token_settings
+
+    title = f"{ms_token_settings.SERVICE_NAME.capitalize()} service"  # "Product service"
+    login = api_client.get("/admin/login/").content.decode()
+    assert f"<title>Log in | {title} admin</title>" in login and f"{title} administration</a>" in login
+    assert "Django administration" not in login and "Django site admin" not in login
+
+    staff = get_user_model().objects.create_superuser("branding-admin", "b@example.com", "pw-for-tests-only")
+    api_client.force_login(staff)
+    index = api_client.get("/admin/").content.decode()
+    assert f"<h1>{title}</h1>" in index and "Site administration" not in index
+
+    api_client.logout()
+    root = api_client.get("/api/", HTTP_ACCEPT="text/html").content.decode()
+    assert f"<title>{title}</title>" in root and f"<h1>{title}</h1>" in root
+    assert re.search(rf'class="navbar-brand"[^>]*>\s*{title}\s*</a>', root), root
+    assert "Api Root" not in root and "Django REST framework" not in root.split("</title>")[0]

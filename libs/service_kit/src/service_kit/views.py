@@ -6,6 +6,8 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
+from .branding import service_title
+
 
 def api_root_view(endpoints: dict[str, str]):
     """A browsable ``/api/`` index: ``endpoints`` maps a label to a URL name."""
@@ -13,6 +15,9 @@ def api_root_view(endpoints: dict[str, str]):
     class ApiRootView(APIView):
         permission_classes = [AllowAny]
         schema = None  # an index, not an operation worth documenting
+
+        def get_view_name(self) -> str:
+            return service_title()  # the browsable API's heading: "Product service", not "Api Root"
 
         def get(self, request, format=None):
             return Response(

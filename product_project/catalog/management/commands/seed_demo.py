@@ -4,15 +4,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ms_token.settings import ms_token_settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from service_kit.conf import demo_password
+from service_kit.demo import DEFAULT_ADMIN_PASSWORD, ensure_demo_admin
 
 from catalog import services
 from catalog.models import Product
-
-DEFAULT_ADMIN_PASSWORD = "admin-demo-2026!"
 
 DEMO_PRODUCTS = [
     {"sku": "DEMO-MUG", "name": "Enamel mug", "price": Decimal("12.50"),
@@ -45,16 +43,6 @@ class Command(BaseCommand):
                     created += 1
         self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
 
-        self._ensure_admin(username="admin", password=password)
+        username, password = ensure_demo_admin()
         url = ms_token_settings.SERVICE_URLS["product"]
-        self.stdout.write(f"product: admin login admin / {password} at {url}/admin/")
-
-    def _ensure_admin(self, *, username: str, password: str) -> None:
-        """The printed login must work: create the superuser, or repair its flags and password."""
-        User = get_user_model()
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-        changed = not (user.is_staff and user.is_superuser and user.is_active and user.check_password(password))
-        if changed:
-            user.is_staff = user.is_superuser = user.is_active = True
-            user.set_password(password)
-            user.save()
+        self.stdout.write(f"product: admin login {username} / {password} at {url}/admin/")
