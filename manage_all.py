@@ -156,6 +156,16 @@ def answers_healthz(url: str) -> bool:
         return False
 
 
+def runserver_address(url: str) -> str:
+    """runserver's ``addr:port`` for a service URL: an IPv6 host in brackets, the scheme's port
+    when the URL names none."""
+    address = urlsplit(url)
+    host = address.hostname or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{address.port or (443 if address.scheme == 'https' else 80)}"
+
+
 def wait_until_listening(
     processes: dict[str, subprocess.Popen], *, timeout: float, stopping: threading.Event
 ) -> tuple[str, str] | None:
@@ -257,8 +267,7 @@ def cmd_up(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         for service in SERVICES:
-            address = urlsplit(service_url(service))
-            bind = f"{address.hostname}:{address.port or 80}"
+            bind = runserver_address(service_url(service))
             processes[service] = subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", bind],
                 cwd=project_dir(service),

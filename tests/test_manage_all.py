@@ -170,3 +170,13 @@ def test_ms_token_without_from_points_to_its_help():
     result = _run_manage_all("ms-token", "--to", "product")
     assert result.returncode != 0
     assert "--from SERVICE is required" in result.stderr and "ms-token --help" in result.stderr
+
+
+@pytest.mark.parametrize("url, address", [
+    ("http://127.0.0.1:8002", "127.0.0.1:8002"),
+    ("http://[::1]:8002", "[::1]:8002"),  # runserver's form for IPv6; "::1:8002" it refuses
+    ("http://localhost", "localhost:80"),
+    ("https://shop.example", "shop.example:443"),
+])
+def test_up_gives_runserver_the_address_of_the_service_url(manage_all, url, address):
+    assert manage_all.runserver_address(url) == address
