@@ -10,9 +10,11 @@ test client on the test database) is pointed at the same peers. Faults are injec
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -28,8 +30,16 @@ from shopdev.processes import ServiceProcess, service_processes, start_all, stop
 # The shared contract tests (service_kit.contract_tests) get pytest's assertion messages too.
 pytest.register_assert_rewrite("service_kit.contract_tests")
 
-# Our own database names (h4_peer_<service>): on PostgreSQL they are dropped and recreated.
-PEER_DATABASE_PREFIX = "h4_peer"
+
+def peer_database_prefix() -> str:
+    """The peers' PostgreSQL database names (dropped and recreated), after the one given:
+    BILLING_DATABASE_URL .../h9_billing gives h9_peer_<service>, so suites run with different
+    URLs on one server never drop each other's databases. SQLite: files in a temporary directory."""
+    given = urlsplit(os.environ.get("BILLING_DATABASE_URL", "")).path.lstrip("/")
+    stem = given.removesuffix("_billing") if given.endswith("_billing") else given
+    return f"{stem or 'billing'}_peer"
+
+
 BILLS_URL = "/api/bills/"
 HTTP_TIMEOUT = 30
 
@@ -62,7 +72,7 @@ class Shop:
 def shop(signing_keys, tmp_path_factory) -> Iterator[Shop]:
     processes = service_processes(
         tmp_path_factory.mktemp("services"),
-        db_prefix=PEER_DATABASE_PREFIX,
+        db_prefix=peer_database_prefix(),
         env={"MS_KEYS_DIR": str(signing_keys), "LOG_LEVEL": "WARNING"},
     )
     start_all(processes.values())
