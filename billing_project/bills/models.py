@@ -8,19 +8,25 @@ change never alters an issued bill.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+
+from .fields import HundredthsField
 
 MAX_QUANTITY = 1000
 MAX_LINES_PER_BILL = 100
 SHIPPING_ADDRESS_MAX_LENGTH = 1000  # the user service's own limit
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 
-# Prices as the product service stores them (12 digits, 2 places); totals leave room for
-# MAX_QUANTITY x MAX_LINES_PER_BILL of the dearest product.
+# Prices as the product service stores them (12 digits, 2 places). Amounts are kept as whole
+# hundredths in 64-bit columns (HundredthsField): the bounds below keep every line total and bill
+# total within them, so nothing is ever rounded or overflows.
 PRICE_DIGITS = 12
-TOTAL_DIGITS = 20
+MAX_UNIT_PRICE = Decimal(10) ** (PRICE_DIGITS - 2) - Decimal("0.01")
+MAX_TOTAL = MAX_UNIT_PRICE * MAX_QUANTITY * MAX_LINES_PER_BILL
+TOTAL_DIGITS = 20  # of the API's decimal strings: MAX_TOTAL has fewer
 
 
 class Bill(models.Model):
@@ -28,7 +34,7 @@ class Bill(models.Model):
         ISSUED = "issued", "Issued"
 
     user_id = models.PositiveBigIntegerField(db_index=True)
-    total = models.DecimalField(max_digits=TOTAL_DIGITS, decimal_places=2)
+    total = HundredthsField()
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ISSUED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -49,9 +55,9 @@ class BillItem(models.Model):
     product_id = models.PositiveBigIntegerField()
     sku = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
-    unit_price = models.DecimalField(max_digits=PRICE_DIGITS, decimal_places=2)
+    unit_price = HundredthsField()
     quantity = models.PositiveIntegerField()
-    line_total = models.DecimalField(max_digits=TOTAL_DIGITS, decimal_places=2)
+    line_total = HundredthsField()
 
     class Meta:
         ordering = ["id"]
@@ -60,9 +66,14 @@ class BillItem(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=1, quantity__lte=MAX_QUANTITY), name="bills_item_quantity_range"
             ),
-            models.CheckConstraint(condition=Q(unit_price__gte=0), name="bills_item_unit_price_not_negative"),
-            # No CHECK line_total = unit_price * quantity: SQLite multiplies decimals as floats.
-            models.CheckConstraint(condition=Q(line_total__gte=0), name="bills_item_line_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(unit_price__gte=0, unit_price__lte=MAX_UNIT_PRICE), name="bills_item_unit_price_range"
+            ),
+            # Integers multiply exactly on every database (decimals do not on SQLite).
+            models.CheckConstraint(
+                condition=Q(line_total=F("unit_price") * F("quantity")),
+                name="bills_item_line_total_is_price_x_quantity",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -19,7 +19,8 @@ from ms_token.client import ServiceCallError, ServiceClient
 from ms_token.settings import ms_token_settings
 from ms_token.transport import answer_json, error_code
 
-from .models import PRICE_DIGITS
+from .fields import HUNDREDTH
+from .models import MAX_UNIT_PRICE
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +167,8 @@ def _parse_product(raw: Any) -> CatalogueProduct:
 
 
 def _parse_price(product_id: int, price_text: Any) -> Decimal:
+    """Any exact amount of whole cents: whether billing can bill it is a rule of the bill
+    (``services``), not of the product service's answer."""
     # The contract sends prices as decimal strings; a float would already have lost cents.
     if not isinstance(price_text, str):
         raise PeerUnavailable("product", f"product {product_id} has a price that is not a decimal string")
@@ -175,9 +178,8 @@ def _parse_price(product_id: int, price_text: Any) -> Decimal:
         raise PeerUnavailable("product", f"product {product_id} has a bad price") from exc
     if not price.is_finite() or price < 0:
         raise PeerUnavailable("product", f"product {product_id} has a bad price")
-    if price >= Decimal(10) ** (PRICE_DIGITS - 2):
-        raise PeerUnavailable("product", f"product {product_id} has a price too large to bill")
-    cents = price.quantize(Decimal("0.01"))
-    if cents != price:
+    cents = price.scaleb(2)
+    if cents != cents.to_integral_value():
         raise PeerUnavailable("product", f"product {product_id} has a price with fractions of a cent")
-    return cents
+    # Two places for display; one too dear to bill is refused by the bill, not rounded here.
+    return price.quantize(HUNDREDTH) if price <= MAX_UNIT_PRICE else price

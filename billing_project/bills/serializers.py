@@ -6,7 +6,16 @@ from rest_framework import serializers
 from service_kit.serializers import StrictCharField
 from service_kit.urls import MAX_DATABASE_ID
 
-from .models import MAX_LINES_PER_BILL, MAX_QUANTITY, SHIPPING_ADDRESS_MAX_LENGTH, Bill, BillItem, Delivery
+from .models import (
+    MAX_LINES_PER_BILL,
+    MAX_QUANTITY,
+    PRICE_DIGITS,
+    SHIPPING_ADDRESS_MAX_LENGTH,
+    TOTAL_DIGITS,
+    Bill,
+    BillItem,
+    Delivery,
+)
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -48,7 +57,15 @@ class BillCreateSerializer(serializers.Serializer):
         return items
 
 
+def amount_field(*, max_digits: int) -> serializers.DecimalField:
+    """An amount as a decimal string with two places (``"19.99"``), never a float."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2, read_only=True)
+
+
 class BillItemSerializer(serializers.ModelSerializer):
+    unit_price = amount_field(max_digits=PRICE_DIGITS)
+    line_total = amount_field(max_digits=TOTAL_DIGITS)
+
     class Meta:
         model = BillItem
         fields = ["product_id", "sku", "name", "unit_price", "quantity", "line_total"]
@@ -57,6 +74,7 @@ class BillItemSerializer(serializers.ModelSerializer):
 
 class BillSerializer(serializers.ModelSerializer):
     items = BillItemSerializer(many=True, read_only=True)
+    total = amount_field(max_digits=TOTAL_DIGITS)
 
     class Meta:
         model = Bill

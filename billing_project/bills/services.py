@@ -29,7 +29,7 @@ from .exceptions import (
     ItemProblem,
     ShippingAddressMissing,
 )
-from .models import Bill, BillItem, Delivery, IdempotencyRecord
+from .models import MAX_UNIT_PRICE, Bill, BillItem, Delivery, IdempotencyRecord
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +170,15 @@ def _price_lines(lines: Sequence[BillLine]) -> list[_PricedLine]:
             problems.append(
                 ItemProblem(
                     index, "product_id", f"Product {line.product_id} is not for sale.", "inactive_product"
+                )
+            )
+        elif product.price > MAX_UNIT_PRICE:
+            problems.append(
+                ItemProblem(
+                    index,
+                    "product_id",
+                    f"Product {line.product_id} costs more than a bill can hold (at most {MAX_UNIT_PRICE}).",
+                    "price_out_of_range",
                 )
             )
     if problems:

@@ -1,11 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from .forms import UserCreationForm, UserEditForm
 from .models import User
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
         ("Shipping", {"fields": ("shipping_address",)}),

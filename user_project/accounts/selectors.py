@@ -1,7 +1,10 @@
 """Reads of the user service."""
 from __future__ import annotations
 
+from service_kit.usernames import username_key
+
 from .models import RevokedLogin, User
+
 
 def user_get(*, user_id: int) -> User | None:
     """``user_id`` comes from an ``<id:...>`` URL: within what a database id can hold."""
@@ -19,6 +22,11 @@ def user_authenticate(*, request, username: str, password: str) -> User | None:
 
     user = authenticate(request=request, username=username, password=password)
     return user if user is not None and user.is_active else None
+
+
+def username_taken(*, username: str, except_user_id: int | None = None) -> bool:
+    """Whether an account (other than ``except_user_id``) has this name in any spelling."""
+    return User.objects.filter(username_key=username_key(username)).exclude(pk=except_user_id).exists()
 
 
 def login_revoked(*, sid: str) -> bool:

@@ -11,8 +11,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from service_kit.serializers import StrictCharField, StrictModelSerializer
+from service_kit.usernames import normalize_username, username_key
 
-from .models import User
+from .models import USERNAME_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH, USERNAME_TAKEN_MESSAGE, User
+from .selectors import username_taken
 
 PASSWORD_MAX_LENGTH = 4096  # hashing is deliberately slow; don't let a client hash megabytes
 
@@ -25,7 +27,26 @@ class PasswordField(StrictCharField):
         super().__init__(write_only=True, **kwargs)
 
 
+class UsernameField(StrictCharField):
+    """A username as accounts store it, normalized (NFKC) before its length and characters are
+    checked: 150 characters of U+FDFA are 2,700 once normalized, too long."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", USERNAME_MAX_LENGTH)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return normalize_username(super().to_internal_value(data))
+
+
 class RegisterSerializer(StrictModelSerializer):
+    username = UsernameField(
+        validators=[User.username_validator],
+        help_text=(
+            "Letters, digits and @/./+/-/_, at most 150 characters once NFKC-normalized. Names are "
+            "compared after NFKC and case folding: one that matches an existing account's is taken."
+        ),
+    )
     password = PasswordField()
 
     class Meta:
@@ -34,15 +55,15 @@ class RegisterSerializer(StrictModelSerializer):
         read_only_fields = ["id"]
         extra_kwargs = {
             "email": {"required": True, "allow_blank": False},
-            # Uniqueness: validate_username's case-insensitive check gives the message (one query,
-            # not two); the model's unique index on Lower(username) holds when registrations race.
-            "username": {"validators": [User.username_validator]},
         }
 
     def validate_username(self, value: str) -> str:
-        # "Alice" next to "alice" would let one impersonate the other in every UI.
-        if User.objects.filter(username__iexact=value).exists():
-            raise serializers.ValidationError("A user with that username already exists.", code="unique")
+        # "Alice" next to "alice" (or "ａｌｉｃｅ") would let one impersonate the other in every UI.
+        # This check gives the message; the unique username_key holds when registrations race.
+        if len(username_key(value)) > USERNAME_KEY_MAX_LENGTH:
+            raise serializers.ValidationError("This username is too long once case folded.", code="max_length")
+        if username_taken(username=value):
+            raise serializers.ValidationError(USERNAME_TAKEN_MESSAGE, code="unique")
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -61,7 +82,8 @@ class RegisterSerializer(StrictModelSerializer):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = StrictCharField(max_length=User._meta.get_field("username").max_length)
+    # Any spelling of the account's name logs in: the lookup compares username_key.
+    username = UsernameField()
     password = PasswordField()
 
 

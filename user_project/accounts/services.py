@@ -15,8 +15,9 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 from service_kit.errors import DomainError
+from service_kit.usernames import username_key
 
-from .models import RevokedLogin, User
+from .models import USERNAME_TAKEN_MESSAGE, RevokedLogin, User
 from .selectors import login_revoked, user_get
 from .tokens import RefreshTokenReused, ShopRefreshToken
 
@@ -25,7 +26,7 @@ class UsernameTaken(DomainError):
     """Another account already has this username."""
 
     code = "unique"
-    detail = "A user with that username already exists."
+    detail = USERNAME_TAKEN_MESSAGE
     field = "username"
 
 
@@ -175,7 +176,7 @@ def ensure_demo_staff(*, username: str, password: str) -> User:
     """
     with transaction.atomic():
         user, _ = User.objects.select_for_update().get_or_create(
-            username=username, defaults={"email": f"{username}@example.com"}
+            username_key=username_key(username), defaults={"username": username, "email": f"{username}@example.com"}
         )
         user.is_staff = user.is_superuser = user.is_active = True
         user.set_password(password)

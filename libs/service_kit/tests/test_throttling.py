@@ -172,3 +172,26 @@ def test_the_client_network(address, network):
     from service_kit.throttling import client_network
 
     assert client_network(address) == network
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["MÜLLER", "mu\u0308ller", "ｍüｌｌｅｒ", "MU\u0308LLER"],
+)
+def test_every_spelling_that_logs_into_an_account_counts_against_its_one_username_counter(
+    cache_backend, rates, spelling
+):
+    # Login compares names after NFKC and case folding (the user service's username_key): a
+    # guesser who changes case, composition or width still guesses at the same account.
+    rates(login="100/min", login_username="1/hour")
+    assert attempt("Müller", "198.51.100.1")
+    assert not attempt(spelling, "198.51.100.2")
+    assert counted(BY_USERNAME, "müller") == 1
+    assert attempt("mueller", "198.51.100.3")  # another name: its own counter
+
+
+def test_the_username_counter_keys_on_the_full_case_fold():
+    # casefold, not lower: "ß" and "ss" are one name, as are the Kelvin sign and "k".
+    identity = BY_USERNAME.identity
+    assert identity(login_form_post("STRASSE", "198.51.100.1")) == identity(login_form_post("straße", "198.51.100.1"))
+    assert identity(login_form_post("\u212aelvin", "198.51.100.1")) == "kelvin"

@@ -31,6 +31,7 @@ from rest_framework.throttling import BaseThrottle
 
 from .conf import parse_rate
 from .errors import error_body
+from .usernames import username_key
 
 # The lock is held for a few cache round trips; should its holder die, the key is free again
 # after this long.
@@ -92,13 +93,14 @@ def client_network(address: str) -> str:
 
 class UsernameLimit(RateLimit):
     """Per account, whatever the address: password guessing spread over many addresses is
-    limited too. Keyed on the case-folded username ("Alice" and "alice" are one account to a
-    guesser). A body without a string username is not counted: it cannot log anyone in."""
+    limited too. Keyed on the name as login compares it (``username_key``: "Alice", "ALICE" and
+    "ａｌｉｃｅ" log into one account, so they are one identity to a guesser). A body without a
+    string username is not counted: it cannot log anyone in."""
 
     def identity(self, request) -> str | None:
         data = request.data if isinstance(request, Request) else request.POST
         username = data.get(USERNAME_FIELD) if isinstance(data, dict) else None
-        return username.casefold() if isinstance(username, str) else None
+        return username_key(username) if isinstance(username, str) else None
 
 
 @dataclass(frozen=True)
