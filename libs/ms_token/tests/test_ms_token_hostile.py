@@ -28,6 +28,15 @@ def test_no_header_means_not_this_authenticator(call):
     response = call(None)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "MS-Token"  # authenticate_header: DRF's 401, not 403
+
+
+def test_a_refusal_stays_401_behind_an_authentication_class_without_a_challenge(call, make_token):
+    # SessionAuthentication first has no WWW-Authenticate: DRF alone would answer 403.
+    path = "/api/session-first/"
+    assert call(make_token(htu=path), path=path).status_code == 200
+    assert_refused(call(make_token(htu=path, aud="billing"), path=path), "token_audience_mismatch")
+    assert_refused(call("not.a.token", path=path), "token_invalid")
 
 
 # --- algorithm confusion ------------------------------------------------------------------
