@@ -14,8 +14,8 @@
   as data arrives, so at worst one read timeout more) and a size cap (``MAX_ANSWER_BYTES``):
   requests' read timeout bounds each socket read only, so a peer trickling a byte at a time
   would otherwise hold our worker for as long as it likes
-- a dead, slow or failing peer, or one that refuses our token (401/403), raises
-  ``ServiceCallError`` (``ms_token.contrib.rest_framework.exception_handler`` answers it with a
+- a dead, slow or failing peer, one that refuses our token (401/403), or no key of ours to sign
+  its token with (``KeyConfigurationError``), raises ``ServiceCallError`` (``ms_token.contrib.rest_framework.exception_handler`` answers it with a
   503); other 4xx are returned
 
 The HTTP side (sessions, deadline, size cap) is ``transport``'s, shared with the JWKS fetch; the
@@ -40,6 +40,7 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry, parse_url
 
 from .exceptions import ServiceCallError
+from .keys import KeyConfigurationError
 from .observability import observed_call
 from .settings import ms_token_settings
 from .transport import AnswerTooLarge, AnswerTooSlow, error_code, peer_headers, peer_session, read_answer
@@ -163,10 +164,14 @@ class ServiceClient:
         retry = self.retry if allowed is None or method in allowed else self.retry.new(total=0)
         while True:
             attempt = prepared.copy()  # each attempt its own request, its own token
-            attempt.headers[TOKEN_HEADER] = self.token_source.token(
-                audience=self.service, scope=scope, method=method, path=htu, body=body, query=query,
-                txn_token=txn_token,
-            )
+            try:
+                attempt.headers[TOKEN_HEADER] = self.token_source.token(
+                    audience=self.service, scope=scope, method=method, path=htu, body=body, query=query,
+                    txn_token=txn_token,
+                )
+            except KeyConfigurationError as exc:  # no key to sign with: the call cannot be made
+                logger.error("no token for a call to %s: %s", self.service, exc)
+                raise ServiceCallError(self.service, f"{method} {path}: no token: {exc}") from exc
             error = None
             deadline = time.monotonic() + self.budget
             try:

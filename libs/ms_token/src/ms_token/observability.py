@@ -28,6 +28,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from . import __version__
 from . import exceptions as exc
+from .keys import KeyConfigurationError
 from .settings import ms_token_settings
 from .transport import AnswerTooSlow
 
@@ -198,7 +199,7 @@ def call_outcome(status: int | None, error: BaseException | None, peer: str) -> 
         return "ok" if status is not None and status < 400 else "client_error"
     if not isinstance(error, exc.ServiceCallError):
         return "error"
-    if error.service != peer:
+    if error.service != peer or isinstance(error.__cause__, KeyConfigurationError):
         return "no_token"
     if error.status in (401, 403):
         return "refused"
