@@ -144,6 +144,11 @@ def test_a_new_kid_is_still_fetched_at_once_then_rate_limited(billing_jwks, cloc
         ("no-cache", None, MIN_REFRESH_INTERVAL),
         ("max-age=0", None, MIN_REFRESH_INTERVAL),
         ("max-age=nonsense", None, 60),
+        # A peer's headers are Latin-1 text: digits int() would refuse are no number here.
+        ("max-age=30", "\u00b2", 30),
+        ("max-age=\u0663\u0660", None, 60),
+        ("max-age=" + "9" * 5000, None, 60),
+        ("max-age=30", "1" * 5000, 30),
     ],
 )
 def test_freshness_follows_the_peers_cache_control_when_it_is_sooner(cache_control, age, fresh_for):

@@ -51,7 +51,9 @@ MIN_REFRESH_INTERVAL = 5.0
 MAX_FAILURE_BACKOFF = 10.0
 # A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
 MAX_JWKS_BYTES = 64 * 1024
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# ASCII digits only (a peer's header may hold any Latin-1 text), as many as a sane value has.
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]{1,12})\"?\s*(?:,|$)", re.IGNORECASE)
+_AGE = re.compile(r"\s*([0-9]{1,12})\s*")
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
@@ -105,14 +107,14 @@ def freshness(cache_control: str | None, age: str | None, refresh_interval: floa
     """For how many seconds a JWKS just fetched may be used without refreshing it: our
     ``refresh_interval``, or the answer's ``Cache-Control: max-age`` less its ``Age`` when that
     is sooner (``no-cache``/``no-store``: as soon as we ever refresh), never less than
-    MIN_REFRESH_INTERVAL."""
+    MIN_REFRESH_INTERVAL. A header that cannot be read is ignored."""
     fresh_for = refresh_interval
     if cache_control:
         if _NO_CACHE.search(cache_control):
             fresh_for = 0
         elif match := _MAX_AGE.search(cache_control):
-            already = int(age) if age and age.strip().isdigit() else 0
-            fresh_for = min(fresh_for, int(match[1]) - already)
+            already = _AGE.fullmatch(age) if age else None
+            fresh_for = min(fresh_for, int(match[1]) - (int(already[1]) if already else 0))
     return max(fresh_for, MIN_REFRESH_INTERVAL)
 
 
@@ -241,7 +243,13 @@ class RemoteKeySet:
         """Fetch, then install the keys or count the failure, then let waiters go."""
         started = self.clock()
         try:
-            keys, fresh_for = self._fetch()
+            try:
+                keys, fresh_for = self._fetch()
+            except KeySetUnavailable:
+                raise
+            except Exception as unexpected:  # whatever a peer's answer did to us: never a 500
+                logger.exception("JWKS of %s: unexpected error", self.url)
+                raise KeySetUnavailable(f"cannot read {self.url}: {unexpected!r}") from unexpected
         except KeySetUnavailable as error:
             with self._lock:
                 self._failed_at = self.clock()
@@ -310,11 +318,11 @@ class RemoteKeySet:
                 raise KeySetUnavailable(f"cannot fetch {self.url}: answered {response.status_code}")
             read_answer(response, deadline=deadline, max_bytes=MAX_JWKS_BYTES)
             document = answer_json(response)
+            fresh_for = freshness(
+                response.headers.get("Cache-Control"), response.headers.get("Age"), self.policy.refresh_interval
+            )
         except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge, ValueError) as exc:
             raise KeySetUnavailable(f"cannot fetch {self.url}: {exc}") from exc
-        fresh_for = freshness(
-            response.headers.get("Cache-Control"), response.headers.get("Age"), self.policy.refresh_interval
-        )
         return parse_jwks(document), fresh_for
 
 
