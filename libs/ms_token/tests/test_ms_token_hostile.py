@@ -269,6 +269,14 @@ def test_wrong_or_missing_body(call, make_token, signed_body, sent_body):
     assert_refused(call(token, method="post", body=sent_body), "token_request_mismatch")
 
 
+@pytest.mark.parametrize("claim", ["qh", "bh"])
+@pytest.mark.parametrize("value", [None, 7, ["x"], {"h": "x"}, True])
+def test_a_hash_claim_that_is_not_a_string_is_refused(call, make_token, claim, value):
+    # Check 10 (types), before check 13: a null qh/bh is no stand-in for an absent one.
+    assert_refused(call(make_token(**{claim: value})), "token_invalid")
+    assert_refused(call(make_token(**{claim: value}), path=SERVICE_PATH + "?a=1"), "token_invalid")
+
+
 # --- the rest of the catalogue ------------------------------------------------------------
 
 def test_a_replay(call, make_token):

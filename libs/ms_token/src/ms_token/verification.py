@@ -13,7 +13,8 @@ The checks run cheapest first and stop at the first failure:
  8. the key ``kid`` is one the issuer publishes (its JWKS, cached; URL from our settings only;
     our own key ring when the issuer is this service)
  9. the Ed25519 signature (libsodium)
-10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63)
+10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63);
+    ``qh`` and ``bh``, when present, strings (``null`` too is refused)
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
 13. ``htm``/``htu``/``qh``/``bh`` match the request (a hash claim for a part the request lacks,
     or none for a part it has, is a mismatch)
@@ -49,6 +50,7 @@ _HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
 _JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STRING_CLAIMS = ("iss", "aud", "jti", "scope", "htm", "htu")
 _TXN_STRING_CLAIMS = ("iss", "aud", "txn", "sub", "req_wl")
+_HASH_CLAIMS = ("qh", "bh")  # optional; when present, strings (tth: check 14's own code)
 _MAX_SUBJECT_LENGTH = 255
 _MAX_NUMERIC_DATE = 2**63
 # The replay store remembers a jti this much longer than the token can pass the expiry check,
@@ -219,6 +221,10 @@ def verify(
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
             raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string", claims)
+    for name in _HASH_CLAIMS:
+        # null included: a "qh": null must not pass as the absent qh of a request without query.
+        if name in claims and type(claims[name]) is not str:
+            raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string when present", claims)
     expires = _numeric_date(claims, "exp")
     issued = _numeric_date(claims, "iat")
     not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
