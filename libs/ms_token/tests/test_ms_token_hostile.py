@@ -277,6 +277,23 @@ def test_a_hash_claim_that_is_not_a_string_is_refused(call, make_token, claim, v
     assert_refused(call(make_token(**{claim: value}), path=SERVICE_PATH + "?a=1"), "token_invalid")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+@pytest.mark.parametrize("segment", ["header", "payload"])
+def test_json_in_a_token_is_strictly_utf_8(call, billing_key, encoding, segment):
+    header = {"alg": "EdDSA", "typ": "ms+jwt", "kid": billing_key.kid}
+    parts = {"header": json.dumps(header).encode(), "payload": json.dumps(claims()).encode()}
+    parts[segment] = parts[segment].decode().encode(encoding)
+    signing_input = f"{b64(parts['header'])}.{b64(parts['payload'])}"
+    token = f"{signing_input}.{b64(billing_key.private_key.sign(signing_input.encode()))}"
+    assert_refused(call(token), "token_invalid")
+
+
+def test_invalid_utf_8_in_a_token_is_refused(call, billing_key):
+    header = encode_json({"alg": "EdDSA", "typ": "ms+jwt", "kid": billing_key.kid})
+    payload = b64(b'{"iss": "\xff"}')
+    assert_refused(call(f"{header}.{payload}.{'A' * 86}"), "token_invalid")
+
+
 # --- the rest of the catalogue ------------------------------------------------------------
 
 def test_a_replay(call, make_token):

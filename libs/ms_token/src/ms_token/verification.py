@@ -115,7 +115,8 @@ def _no_constants(name: str) -> None:
 def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        document = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+        # UTF-8 strictly (RFC 7515): json.loads of bytes would also take UTF-16, UTF-32 and a BOM.
+        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except (ValueError, RecursionError) as error:  # binascii.Error, JSON, UTF-8: all ValueError
         raise rejection(exc.TOKEN_INVALID, f"{what} is not valid base64url JSON") from error
     if type(document) is not dict:
