@@ -3,7 +3,7 @@ import threading
 import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from ms_token.models import UsedToken
 from ms_token.replay import DatabaseReplayStore, RedisReplayStore, get_replay_store
@@ -21,7 +21,7 @@ def test_database_store_accepts_a_key_once():
     assert store.claim("user:jti-one", expires) is True  # keyed on (iss, jti)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
     now = int(time.time())
     UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(5)])
@@ -30,6 +30,19 @@ def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
         store.claim(f"billing:new-{i}", now + 60)
     assert not UsedToken.objects.filter(key__startswith="billing:old-").exists()
     assert UsedToken.objects.filter(key__startswith="billing:new-").count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_inside_a_transaction_prunes_only_once_it_committed():
+    # The caller's transaction (ATOMIC_REQUESTS) must not carry our DELETE: slower, and a
+    # failing one would abort it.
+    now = int(time.time())
+    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(3)])
+    store = DatabaseReplayStore(prune_every=1)
+    with transaction.atomic():
+        assert store.claim("billing:jti-in-a-transaction", now + 60) is True
+        assert UsedToken.objects.filter(key__startswith="billing:old-").count() == 3
+    assert not UsedToken.objects.filter(key__startswith="billing:old-").exists()
 
 
 @pytest.mark.django_db

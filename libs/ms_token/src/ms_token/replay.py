@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Protocol
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .exceptions import ReplayStoreUnavailable
@@ -74,7 +74,13 @@ class DatabaseReplayStore:
         except (DatabaseError, InterfaceError) as error:  # Django's InterfaceError is no DatabaseError
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): {error}") from error
         if next(self._claims) % self.prune_every == 0:
-            self.prune()
+            if connection.in_atomic_block:
+                # The caller's transaction (ATOMIC_REQUESTS, say) is not ours to slow down or to
+                # break: a failed DELETE would abort it. Pruned once it commits, outside it (a
+                # rollback drops the prune; a later claim prunes).
+                transaction.on_commit(self.prune, using=self.alias)
+            else:
+                self.prune()
         return claimed
 
     def _insert(self, connection: BaseDatabaseWrapper, key: str, expires_at: int) -> bool:
@@ -123,7 +129,8 @@ class DatabaseReplayStore:
             return inserted == 1
 
     def prune(self, now: float | None = None) -> int:
-        """Delete expired rows. Runs on every N-th insert, so no cron job is needed."""
+        """Delete expired rows. Runs on every N-th claim, so no cron job is needed; a claim
+        inside a transaction leaves it until that transaction commits."""
         from .models import UsedToken
 
         cutoff = int(time.time() if now is None else now)
