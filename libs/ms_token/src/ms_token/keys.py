@@ -489,30 +489,33 @@ class _CachedKeyRing:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._lock = threading.Lock()
-        self._ring: KeyRing | None = None
-        self._service: str | None = None
+        # (ring, its service, when its source was last checked): replaced whole, so a reader
+        # without the lock never pairs one ring with another's service or check time.
+        self._current: tuple[KeyRing, str, float] | None = None
         self._stamp: object = None
-        self._checked_at = 0.0
 
     def get(self, service: str) -> KeyRing:
         now = self.clock()
-        ring = self._ring
-        if ring is not None and self._service == service and now - self._checked_at < self.check_interval:
-            return ring
+        current = self._current
+        if current is not None and current[1] == service and now - current[2] < self.check_interval:
+            return current[0]
         with self._lock:
+            current = self._current
             stamps = _source_stamps(service)
-            if self._ring is None or self._service != service or stamps != self._stamp:
-                self._ring = configured_key_ring(service)
-                self._service = service
+            if current is None or current[1] != service or stamps != self._stamp:
+                ring = configured_key_ring(service)  # built whole before anyone sees it
                 newest = max((stamp[0] for stamp in stamps if stamp is not None), default=None)
                 settled = newest is None or time.time() - newest / 1e9 >= self.settle_seconds
                 self._stamp = stamps if settled else _UNSETTLED
-            self._checked_at = now
-            return self._ring
+            else:
+                ring = current[0]
+            self._current = (ring, service, now)
+            return ring
 
     def clear(self) -> None:
         with self._lock:
-            self._ring = None
+            self._current = None
+            self._stamp = None
 
 
 _own_key_ring = _CachedKeyRing()

@@ -19,7 +19,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .exceptions import ReplayStoreUnavailable
-from .settings import MSTokenSettings, ms_token_settings
+from .settings import MSTokenSettings, ms_token_settings, on_reload
 
 logger = logging.getLogger(__name__)
 
@@ -209,3 +209,10 @@ def _make_store(config: MSTokenSettings) -> ReplayStore:
         prune_every=config.REPLAY_PRUNE_EVERY,
         async_commit=config.REPLAY_ASYNC_COMMIT,
     )
+
+
+@on_reload
+def clear_replay_stores() -> None:
+    """Forget the stores made with the settings before (their pruning, commit mode, timeout)."""
+    with _stores_lock:
+        _stores.clear()

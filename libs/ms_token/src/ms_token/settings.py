@@ -96,28 +96,30 @@ class MSTokenSettings:
     """``ms_token_settings.NAME``: the ``MS_TOKEN`` value, else the default, checked once."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: resolving imports the dotted paths of the settings, which may read them.
+        self._lock = threading.RLock()
         self._resolved: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"no ms_token setting {name!r}")
-        resolved = self._resolved
-        if resolved is None:
-            with self._lock:
-                resolved = self._resolved
-                if resolved is None:
-                    resolved = self._resolved = _resolve(getattr(settings, "MS_TOKEN", None) or {})
-        value = resolved[name]
-        # Cached on the instance: later reads are a plain attribute lookup (the hot path).
-        self.__dict__[name] = value
+        # Only a name's first read after a (re)load comes here, so the lock costs the hot path
+        # nothing; holding it while caching means a reload cannot slip in between reading the
+        # old values and caching one of them (which would then outlive the reload).
+        with self._lock:
+            resolved = self._resolved
+            if resolved is None:
+                resolved = self._resolved = _resolve(getattr(settings, "MS_TOKEN", None) or {})
+            value = resolved[name]
+            # Cached on the instance: later reads are a plain attribute lookup (the hot path).
+            self.__dict__[name] = value
         return value
 
     def reload(self) -> None:
         with self._lock:
+            self._resolved = None
             for name in DEFAULTS:
                 self.__dict__.pop(name, None)
-            self._resolved = None
 
 
 def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""settings.MS_TOKEN: read once, checked at first use, and everything derived from it dropped
+when it changes, without a reader ever keeping a value of the settings before."""
+import sys
+import threading
+
+import pytest
+
+from ms_token.keys import _CachedKeyRing
+from ms_token.replay import get_replay_store
+from ms_token.settings import DEFAULTS, MSTokenSettings
+
+
+def test_a_reload_during_a_first_read_leaves_no_value_of_the_old_settings(settings):
+    ms = MSTokenSettings()
+    inside, go_on = threading.Event(), threading.Event()
+
+    class SlowOldValues(dict):
+        """The values before the change, read slowly: the reload happens meanwhile."""
+
+        def __getitem__(self, name):
+            inside.set()
+            go_on.wait(5)
+            return super().__getitem__(name)
+
+    ms._resolved = SlowOldValues({**DEFAULTS, "SERVICE_NAME": "product", "LEEWAY": 999})
+    reader = threading.Thread(target=lambda: ms.LEEWAY)
+    reader.start()
+    assert inside.wait(5)
+    reloader = threading.Thread(target=ms.reload)
+    reloader.start()
+    reloader.join(0.5)  # it waits for the reader's lock (without one it is long done)
+    go_on.set()
+    reader.join(5)
+    reloader.join(5)
+    assert ms.LEEWAY == settings.MS_TOKEN.get("LEEWAY", DEFAULTS["LEEWAY"]) != 999
+
+
+def test_the_replay_store_is_made_again_when_the_settings_change(settings):
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_PRUNE_EVERY": 200}
+    assert get_replay_store().prune_every == 200
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_PRUNE_EVERY": 7}
+    assert get_replay_store().prune_every == 7
+
+
+def test_a_reader_never_gets_the_key_ring_of_another_service(monkeypatch):
+    # Two services asked for in turn from many threads (tests switch SERVICE_NAME): the ring
+    # returned is always the one asked for, never the one a concurrent reload replaced.
+    cached = _CachedKeyRing()
+    cached.check_interval = float("inf")
+    rings = {service: _ring_of(service) for service in ("billing", "user")}
+    monkeypatch.setattr("ms_token.keys.configured_key_ring", lambda service: rings[service])
+    monkeypatch.setattr("ms_token.keys._source_stamps", lambda service: ())
+    wrong = []
+
+    def read(service):
+        for _ in range(3000):
+            if cached.get(service).service != service:
+                wrong.append(service)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=read, args=(s,)) for s in ("billing", "user") * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert wrong == []
+
+
+def _ring_of(service):
+    from ms_token.keys import load_key_ring
+
+    return load_key_ring(service)
