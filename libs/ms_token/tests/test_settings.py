@@ -4,6 +4,7 @@ import sys
 import threading
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from ms_token.keys import _CachedKeyRing
 from ms_token.replay import get_replay_store
@@ -74,3 +75,33 @@ def _ring_of(service):
     from ms_token.keys import load_key_ring
 
     return load_key_ring(service)
+
+
+@pytest.mark.parametrize("bad", [
+    {"LEEWAY": "5"}, {"LEEWAY": -1}, {"LEEWAY": True},
+    {"TOKEN_TTL": "30"}, {"TOKEN_TTL": 30.0}, {"MAX_TOKEN_TTL": None},
+    {"MAX_TOKEN_BYTES": "4096"}, {"MAX_TOKEN_BYTES": 0},
+    {"REPLAY_PRUNE_EVERY": 0}, {"REPLAY_PRUNE_EVERY": "200"},
+    {"REPLAY_ASYNC_COMMIT": "no"}, {"REPLAY_DATABASE": "nowhere"}, {"REPLAY_DATABASE": None},
+    {"REDIS_TIMEOUT": 0}, {"REDIS_TIMEOUT": "0.5"},
+    {"CONNECT_TIMEOUT": None}, {"READ_TIMEOUT": -1}, {"RETRIES": 2.5}, {"RETRIES": -1},
+    {"BACKOFF_FACTOR": "0.1"}, {"TRUST_ENV": "false"},
+    {"SIGNING_KEY": b"-----BEGIN PRIVATE KEY-----"}, {"SIGNING_KEY_FILE": 7}, {"KEYS_DIR": ["keys"]},
+    {"TOKEN_SOURCES": {"self": None}}, {"TOKEN_SOURCES": ["self"]},
+    {"TOKEN_SERVICE_ISSUER": 7},
+    {"SERVICE_URLS": {"billing": None}}, {"JWKS_URLS": {"billing": 7}},
+    {"TRUSTED_ISSUERS": {"billing": 7}}, {"TRUSTED_ISSUERS": {"billing": {"products:read": 1}}},
+    {"PEER_HEADERS": "tests.nowhere.peer_headers"}, {"METRICS": "tests.nowhere.Metrics"},
+])
+def test_a_setting_of_the_wrong_type_is_a_clear_error_at_first_use(settings, bad):
+    (name,) = bad
+    settings.MS_TOKEN = {**settings.MS_TOKEN, **bad}
+    with pytest.raises(ImproperlyConfigured, match=name):
+        MSTokenSettings().LEEWAY
+
+
+def test_the_error_names_the_type_never_a_secret(settings):
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "SIGNING_KEY": b"secret key material"}
+    with pytest.raises(ImproperlyConfigured) as refused:
+        MSTokenSettings().SIGNING_KEY
+    assert "secret" not in str(refused.value) and "bytes" in str(refused.value)
