@@ -110,3 +110,18 @@ def test_without_a_trace_nothing_is_sent(peer, billing_key):
                            base_url=server.url)
     client.get("/api/products/", scope="products:read")
     assert "traceparent" not in {name.lower() for name in server.received[0]["headers"]}
+
+
+def test_without_an_sdk_the_trace_context_is_not_even_looked_for(monkeypatch):
+    # The API alone (no tracer provider set) has no trace context to pass on: inject would only
+    # cost time on every call to a peer.
+    from ms_token.transport import peer_headers
+
+    injected = []
+    monkeypatch.setattr("ms_token.transport.propagate.inject", lambda carrier: injected.append(carrier))
+    monkeypatch.setattr("ms_token.transport.trace.get_tracer_provider", trace.ProxyTracerProvider)
+    assert peer_headers()["Accept"] == "application/json"
+    assert injected == []
+    monkeypatch.setattr("ms_token.transport.trace.get_tracer_provider", TracerProvider)
+    peer_headers()
+    assert len(injected) == 1

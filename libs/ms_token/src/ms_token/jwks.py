@@ -135,6 +135,14 @@ class RefreshPolicy:
         )
 
 
+# A key and its 32 raw bytes.
+VerifyingKey = tuple[Ed25519PublicKey, bytes]
+
+
+def _with_raw_bytes(keys: dict[str, Ed25519PublicKey]) -> dict[str, VerifyingKey]:
+    return {kid: (key, key.public_bytes_raw()) for kid, key in keys.items()}
+
+
 def withdrawal_bound(policy: RefreshPolicy) -> float:
     """The longest a verifier that uses ``policy`` may still accept a key we withdraw (revoke),
     the peer being up: until our process notices, our JWKS's max-age in a cache in between, the
@@ -168,7 +176,7 @@ class RemoteKeySet:
         self.clock = clock
         # (keys by kid, fresh until): replaced whole, so a reader sees one fetch's keys with
         # that fetch's freshness, never a mix.
-        self._current: tuple[dict[str, Ed25519PublicKey], float] = ({}, -math.inf)
+        self._current: tuple[dict[str, VerifyingKey], float] = ({}, -math.inf)
         self._lock = threading.Lock()
         self._fetched_at: float | None = None  # when the last successful fetch started
         self._failed_at: float | None = None  # when the last fetch failed, if none succeeded since
@@ -178,13 +186,17 @@ class RemoteKeySet:
         self._local = threading.local()  # this thread's keep-alive session (peer_session)
 
     def get(self, kid: str) -> Ed25519PublicKey:
+        return self.verifying_key(kid)[0]
+
+    def verifying_key(self, kid: str) -> VerifyingKey:
+        """The key ``kid`` and its raw bytes (what libsodium verifies with, read once per key)."""
         keys, fresh_until = self._current
         key = keys.get(kid)
         if key is not None and self.clock() < fresh_until:
             return key
         return self._get_slow(kid)
 
-    def _get_slow(self, kid: str) -> Ed25519PublicKey:
+    def _get_slow(self, kid: str) -> VerifyingKey:
         waited = False
         while True:
             with self._lock:
@@ -259,7 +271,7 @@ class RemoteKeySet:
             self._warn(error, started, fetched_at)
         else:
             with self._lock:
-                self._current = (keys, started + fresh_for)
+                self._current = (_with_raw_bytes(keys), started + fresh_for)
                 self._fetched_at = started
                 self._failed_at = None
                 self._failures = 0
@@ -295,7 +307,7 @@ class RemoteKeySet:
         """Install keys as if just fetched (for tests that run no peer)."""
         with self._lock:
             now = self.clock()
-            self._current = (dict(keys), now + self.policy.refresh_interval)
+            self._current = (_with_raw_bytes(keys), now + self.policy.refresh_interval)
             self._fetched_at = now
             self._failed_at = None
             self._failures = 0
@@ -368,8 +380,13 @@ def public_key(issuer: str, kid: str) -> Ed25519PublicKey:
     ``UnknownKeyError`` (the issuer publishes no such key) or ``KeySetUnavailable`` (its keys
     cannot be had, our own missing key included). Callers map these to their own errors.
     """
+    return verifying_key(issuer, kid)[0]
+
+
+def verifying_key(issuer: str, kid: str) -> VerifyingKey:
+    """``public_key``, with its raw bytes (kept with the key: verify takes them per token)."""
     if issuer != ms_token_settings.SERVICE_NAME:
-        return remote_key_set(issuer).get(kid)
+        return remote_key_set(issuer).verifying_key(kid)
     return _own_key(kid, retired_for=0)
 
 
@@ -377,10 +394,10 @@ def own_verifying_key(kid: str) -> Ed25519PublicKey:
     """Our own key ``kid`` for a token that only this service verifies (a refresh token, say):
     as ``public_key`` for ourselves, and a replaced key too, no longer published, until
     ``RETIRED_KEY_VERIFIES_FOR`` after it stopped signing. Raises as ``public_key``."""
-    return _own_key(kid, retired_for=ms_token_settings.RETIRED_KEY_VERIFIES_FOR)
+    return _own_key(kid, retired_for=ms_token_settings.RETIRED_KEY_VERIFIES_FOR)[0]
 
 
-def _own_key(kid: str, *, retired_for: float) -> Ed25519PublicKey:
+def _own_key(kid: str, *, retired_for: float) -> VerifyingKey:
     try:
         ring = own_key_ring()
     except KeyConfigurationError as error:
@@ -388,7 +405,7 @@ def _own_key(kid: str, *, retired_for: float) -> Ed25519PublicKey:
     key = ring.verifying_key(kid, retired_for=retired_for)
     if key is None:
         raise UnknownKeyError(f"no own key {kid!r}")
-    return key.public_key
+    return key.public_key, key.public_bytes
 
 
 def clear_remote_key_sets() -> None:

@@ -30,7 +30,7 @@ from . import __version__
 from . import exceptions as exc
 from .keys import KeyConfigurationError
 from .settings import ms_token_settings
-from .transport import AnswerTooSlow
+from .transport import AnswerTooSlow, tracing_configured
 
 if TYPE_CHECKING:
     from .replay import ReplayStore
@@ -95,10 +95,8 @@ class NoMetrics:
         pass
 
 
-def _tracing() -> bool:
-    """Is an SDK installed? Without one the API's spans are no-ops that still cost a context
-    switch each: skipping them changes nothing but the time."""
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+# Without an SDK the API's spans are no-ops: skipping them changes nothing but the time.
+_tracing = tracing_configured
 
 
 # -- admission ----------------------------------------------------------------------------------
@@ -149,9 +147,16 @@ def observed_admission(admit: Callable[_P, _R]) -> Callable[_P, _R]:
     return observed
 
 
+_store_labels: dict[type, str] = {}  # by store class: worked out once, not per claim
+
+
 def store_label(store: ReplayStore) -> str:
     """``database`` for ``DatabaseReplayStore``, ``redis`` for ``RedisReplayStore``, ..."""
-    return type(store).__name__.removesuffix("ReplayStore").lower() or "custom"
+    kind = type(store)
+    label = _store_labels.get(kind)
+    if label is None:
+        label = _store_labels[kind] = kind.__name__.removesuffix("ReplayStore").lower() or "custom"
+    return label
 
 
 def observed_claim(store: ReplayStore, key: str, expires_at: int) -> bool:
