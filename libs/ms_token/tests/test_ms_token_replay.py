@@ -9,7 +9,7 @@ from ms_token.models import UsedToken
 from ms_token.replay import DatabaseReplayStore, RedisReplayStore, get_replay_store
 from ms_token.exceptions import ReplayStoreUnavailable
 
-from .conftest import free_port
+from .conftest import free_port, wait_until
 
 
 @pytest.mark.django_db
@@ -45,12 +45,11 @@ def test_a_claim_inside_a_transaction_prunes_only_once_it_committed():
     assert not UsedToken.objects.filter(key__startswith="billing:old-").exists()
 
 
+@pytest.mark.postgresql  # synchronous_commit is PostgreSQL's
 @pytest.mark.django_db
 def test_a_claim_inside_a_transaction_leaves_that_transactions_commit_mode_alone():
     # pytest-django runs this test inside a transaction, as ATOMIC_REQUESTS runs a view: the
     # claim's async commit must not become the commit mode of the service's own writes.
-    if connection.vendor != "postgresql":
-        pytest.skip("synchronous_commit is PostgreSQL's (CI runs this suite on PostgreSQL)")
     assert connection.in_atomic_block
     assert DatabaseReplayStore(async_commit=True).claim("billing:jti-in-a-transaction", int(time.time()) + 60)
     with connection.cursor() as cursor:
@@ -58,11 +57,25 @@ def test_a_claim_inside_a_transaction_leaves_that_transactions_commit_mode_alone
         assert cursor.fetchone()[0] == "on"
 
 
-def test_redis_store_accepts_a_key_once_and_forgets_it_after_expiry(redis_store):
+def test_redis_store_accepts_a_key_once_and_remembers_it_until_its_time(redis_store):
     assert isinstance(redis_store, RedisReplayStore)
     assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is True
     assert redis_store.claim("billing:jti-two", int(time.time()) + 30) is False
     assert 0 < redis_store.client.ttl(redis_store.prefix + "billing:jti-two") <= 31
+
+
+def test_redis_store_forgets_a_key_once_its_time_is_up(redis_store):
+    stored = redis_store.prefix + "billing:jti-forgotten"
+    assert redis_store.claim("billing:jti-forgotten", int(time.time()) + 30) is True
+    redis_store.client.pexpire(stored, 1)  # its 30 s are up, a millisecond from now
+    wait_until(lambda: not redis_store.client.exists(stored))
+    assert redis_store.claim("billing:jti-forgotten", int(time.time()) + 30) is True
+
+
+def test_redis_store_remembers_a_key_at_least_a_second_even_if_its_time_is_past(redis_store):
+    assert redis_store.claim("billing:jti-late", int(time.time()) - 5) is True
+    assert redis_store.client.ttl(redis_store.prefix + "billing:jti-late") == 1
+    assert redis_store.claim("billing:jti-late", int(time.time()) - 5) is False
 
 
 def test_an_unreachable_redis_is_unavailable_not_acceptance():
@@ -156,11 +169,6 @@ def test_the_claim_is_the_requests_connection_check_not_one_more_round_trip(monk
     assert connection.health_check_done  # the view's own queries do not check again
 
 
-def require_postgresql():
-    if connection.vendor != "postgresql":
-        pytest.skip("a PostgreSQL connection (CI runs this suite on PostgreSQL)")
-
-
 def break_the_kept_connection() -> int:
     """Another session ends ours, as a database restart or a dropped proxy connection would."""
     backend = connection.connection.info.backend_pid
@@ -169,9 +177,9 @@ def break_the_kept_connection() -> int:
     return backend
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts(monkeypatch):
-    require_postgresql()
     as_at_a_requests_start(monkeypatch)
     old_backend = break_the_kept_connection()
     store = DatabaseReplayStore()
@@ -181,11 +189,11 @@ def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts(mon
     assert UsedToken.objects.filter(key="billing:jti-after-a-restart").count() == 1
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_whose_first_attempt_may_have_committed_is_refused_as_unavailable(monkeypatch):
     # The row is there, as if the attempt lost with the connection had committed: the second
     # attempt cannot tell our own insert from a replay's, so the call is a retryable 503.
-    require_postgresql()
     UsedToken.objects.create(key="billing:jti-lost-with-the-connection", expires_at=int(time.time()) + 60)
     as_at_a_requests_start(monkeypatch)
     break_the_kept_connection()
@@ -193,9 +201,9 @@ def test_a_claim_whose_first_attempt_may_have_committed_is_refused_as_unavailabl
         DatabaseReplayStore().claim("billing:jti-lost-with-the-connection", int(time.time()) + 60)
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_the_claim_is_prepared_once_per_connection():
-    require_postgresql()
     threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
     store = DatabaseReplayStore()
     for number in range(threshold + 2):

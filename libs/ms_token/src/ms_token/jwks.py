@@ -183,6 +183,7 @@ class RemoteKeySet:
         self._failures = 0
         self._last_error: KeySetUnavailable | None = None
         self._fetching: threading.Event | None = None  # set when the fetch in flight is over
+        self.fetches = 0  # fetches over, failed or not (for tests and diagnostics)
         self._local = threading.local()  # this thread's keep-alive session (peer_session)
 
     def get(self, kid: str) -> Ed25519PublicKey:
@@ -279,6 +280,7 @@ class RemoteKeySet:
         finally:
             with self._lock:
                 self._fetching = None
+                self.fetches += 1
             done.set()
 
     def _warn(self, error: KeySetUnavailable, now: float, fetched_at: float | None) -> None:
@@ -297,11 +299,11 @@ class RemoteKeySet:
                 "its tokens get 503 until it answers", self.url, error, now - fetched_at,
             )
 
-    def wait_for_fetch(self, timeout: float = 5.0) -> None:
-        """Return once no fetch is in flight (or after ``timeout``): for tests and shutdown."""
+    def wait_for_fetch(self, timeout: float = 5.0) -> bool:
+        """Wait until no fetch is in flight, at most ``timeout`` seconds: for tests and shutdown.
+        False if one still is."""
         fetching = self._fetching
-        if fetching is not None:
-            fetching.wait(timeout)
+        return fetching is None or fetching.wait(timeout)
 
     def set_keys(self, keys: dict[str, Ed25519PublicKey]) -> None:
         """Install keys as if just fetched (for tests that run no peer)."""
