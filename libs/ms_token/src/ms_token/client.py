@@ -43,7 +43,8 @@ from .exceptions import ServiceCallError
 from .keys import KeyConfigurationError
 from .observability import observed_call
 from .settings import ms_token_settings
-from .transport import AnswerTooLarge, AnswerTooSlow, error_code, peer_headers, peer_session, read_answer
+from .tokens import TOKEN_SHAPE
+from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, error_code, peer_headers, peer_session, read_answer
 
 if TYPE_CHECKING:
     from .sources import TokenSource
@@ -208,6 +209,26 @@ class ServiceClient:
             raise ServiceCallError(self.service, f"answered {status} {code}", status=status,
                                    code=None if code == "-" else code)
         return response
+
+
+def exchange_for_token(client: ServiceClient, path: str, *, scope: str, json: Any, field: str, status: int) -> str:
+    """POST ``json`` to ``path`` of ``client``'s service, an exchange that answers ``status``
+    with a token in ``field`` (the token service's, the transaction token service's), and return
+    that token. A failed call raises ``ServiceCallError`` as any call does; so does another
+    status, or an answer without a well-formed token in that field."""
+    response = client.post(path, scope=scope, json=json)
+    if response.status_code != status:
+        raise ServiceCallError(
+            client.service, f"answered {response.status_code} {error_code(response)}", status=response.status_code
+        )
+    try:
+        document = answer_json(response)
+    except ValueError:
+        document = None
+    token = document.get(field) if isinstance(document, dict) else None
+    if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not TOKEN_SHAPE.fullmatch(token):
+        raise ServiceCallError(client.service, f"answered without a well-formed {field}", status=response.status_code)
+    return token
 
 
 def connection_retries(attempts: int) -> Retry:

@@ -17,7 +17,6 @@ Our own JWKS is served by ``views.jwks_view``.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import math
@@ -32,9 +31,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 from urllib3.exceptions import HTTPError as TransportError
 
+from .encoding import b64url_decode
 from .keys import KID_PATTERN, OWN_KEYS_CHECK_INTERVAL, KeyConfigurationError, own_key_ring
 from .observability import observed_jwks_fetch
-from .settings import ms_token_settings, on_reload
+from .settings import DEFAULTS, ms_token_settings, on_reload
 from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, peer_headers, peer_session, read_answer
 
 logger = logging.getLogger(__name__)
@@ -69,11 +69,6 @@ class KeySetUnavailable(KeySetError):
     """The peer's JWKS could not be fetched or read."""
 
 
-def _decode_b64url(value: str) -> bytes:
-    padded = value + "=" * (-len(value) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
-
-
 def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
     """The Ed25519 signing keys of a JWKS document, by ``kid``; anything else is ignored."""
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
@@ -90,7 +85,7 @@ def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
         if jwk.get("use", "sig") != "sig":
             continue
         try:
-            key = Ed25519PublicKey.from_public_bytes(_decode_b64url(x))
+            key = Ed25519PublicKey.from_public_bytes(b64url_decode(x))
         except (ValueError, binascii.Error):
             continue
         # Only a point of the prime-order subgroup is a real public key. With a small-order one
@@ -122,9 +117,9 @@ def freshness(cache_control: str | None, age: str | None, refresh_interval: floa
 class RefreshPolicy:
     """How long a peer's keys are trusted (seconds; ``MS_TOKEN["JWKS_..."]``)."""
 
-    refresh_interval: float = 60.0
-    stale_while_refreshing: float = 20.0
-    outage_grace: float = 600.0
+    refresh_interval: float = DEFAULTS["JWKS_REFRESH_INTERVAL"]
+    stale_while_refreshing: float = DEFAULTS["JWKS_STALE_WHILE_REFRESHING"]
+    outage_grace: float = DEFAULTS["JWKS_OUTAGE_GRACE"]
 
     @classmethod
     def from_settings(cls) -> RefreshPolicy:

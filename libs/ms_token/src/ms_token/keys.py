@@ -19,7 +19,6 @@ A key is, in turn:
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -37,6 +36,7 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .encoding import b64url_encode
 from .settings import ms_token_settings, on_reload
 
 KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -70,15 +70,11 @@ class KeyNotFound(LookupError):
     """The service has no key with that kid."""
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def thumbprint(public_key: Ed25519PublicKey) -> str:
     """RFC 7638 JWK thumbprint of an Ed25519 public key."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}, separators=(",", ":"))
-    return b64url(hashlib.sha256(canonical.encode()).digest())
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw).decode()}, separators=(",", ":"))
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest()).decode()
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ class SigningKey:
         return {
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": b64url(self.public_bytes),
+            "x": b64url_encode(self.public_bytes).decode(),
             "kid": self.kid,
             "alg": "EdDSA",
             "use": "sig",

@@ -27,7 +27,6 @@ The replay check (``replay.py``) comes last, in ``admission.py``; its refusal is
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -38,14 +37,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
+from .encoding import b64url_decode
 from .jwks import KeySetUnavailable, UnknownKeyError, VerifyingKey, verifying_key
 from .keys import KID_PATTERN
 from . import exceptions as exc
 from .settings import FORMAT_MAX_TOKEN_TTL, ms_token_settings
-from .tokens import ALGORITHM, TOKEN_TYPE, TXN_TOKEN_TYPE, body_hash, query_hash, txn_token_hash
+from .tokens import ALGORITHM, TOKEN_SHAPE, TOKEN_TYPE, TXN_TOKEN_TYPE, body_hash, query_hash, txn_token_hash
 
-# Three base64url segments; an Ed25519 signature (64 bytes) is exactly 86 characters.
-_TOKEN_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})")
 _HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
 _JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STRING_CLAIMS = ("iss", "aud", "jti", "scope", "htm", "htu")
@@ -118,7 +116,7 @@ def _no_constants(name: str) -> None:
 
 def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = b64url_decode(segment)
         # UTF-8 strictly (RFC 7515): json.loads of bytes would also take UTF-16, UTF-32 and a BOM.
         document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except (ValueError, RecursionError) as error:  # binascii.Error, JSON, UTF-8: all ValueError
@@ -154,18 +152,44 @@ def _header_kid(segment: str, token_type: str = TOKEN_TYPE, valid: dict[str, str
     return kid
 
 
-def _numeric_date(claims: dict[str, Any], name: str) -> int:
+def _numeric_date(claims: dict[str, Any], name: str, logged: dict[str, Any] | None) -> int:
     value = claims.get(name)
     if type(value) is not int or not 0 <= value < _MAX_NUMERIC_DATE:
-        raise rejection(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", claims)
+        raise rejection(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", logged)
     return value
+
+
+# exp, iat and nbf (None when absent), each an integer NumericDate.
+Times = tuple[int, int, int | None]
+
+
+def _times(claims: dict[str, Any], logged: dict[str, Any] | None) -> Times:
+    """The token's times, typed (check 10); ``logged``: the claims a refusal names, if any."""
+    not_before = _numeric_date(claims, "nbf", logged) if "nbf" in claims else None
+    return _numeric_date(claims, "exp", logged), _numeric_date(claims, "iat", logged), not_before
+
+
+def _check_times(
+    times: Times, now: float, *, max_lifetime: int, expired: str, what: str, logged: dict[str, Any] | None,
+) -> None:
+    """Check 12, for both token types: not expired (refused with the code ``expired``), not
+    issued or valid in the future, lifetime within 1..``max_lifetime``; with the leeway.
+    ``what`` starts each refusal's detail."""
+    expires, issued, not_before = times
+    leeway = ms_token_settings.LEEWAY
+    if now > expires + leeway:
+        raise rejection(expired, f"{what}expired", logged)
+    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
+        raise rejection(exc.TOKEN_INVALID, f"{what}issued in the future", logged)
+    if not 0 < expires - issued <= max_lifetime:
+        raise rejection(exc.TOKEN_INVALID, f"{what}lifetime must be within 1..{max_lifetime} s", logged)
 
 
 def _segments(token: str) -> re.Match[str]:
     """Checks 1 and 2: the token's three segments (groups 1-3)."""
     if len(token) > ms_token_settings.MAX_TOKEN_BYTES:
         raise rejection(exc.TOKEN_INVALID, "token too large")
-    shape = _TOKEN_SHAPE.fullmatch(token)
+    shape = TOKEN_SHAPE.fullmatch(token)
     if shape is None:
         raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
     return shape
@@ -173,7 +197,7 @@ def _segments(token: str) -> re.Match[str]:
 
 def _check_signature(shape: re.Match[str], key: VerifyingKey, claims: dict[str, Any] | None) -> None:
     """Check 9: the signature (group 3) over the header and payload segments as received."""
-    signature = base64.urlsafe_b64decode(shape.group(3) + "==")
+    signature = b64url_decode(shape.group(3))
     if not _signature_is_valid(key[1], signature, shape.string[: shape.end(2)].encode("ascii")):
         raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
 
@@ -230,9 +254,7 @@ def verify(
         # null included: a "qh": null must not pass as the absent qh of a request without query.
         if name in claims and type(claims[name]) is not str:
             raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string when present", claims)
-    expires = _numeric_date(claims, "exp")
-    issued = _numeric_date(claims, "iat")
-    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    times = _times(claims, claims)
     jti = claims["jti"]
     if not _JTI_PATTERN.fullmatch(jti):
         raise rejection(exc.TOKEN_INVALID, "malformed jti", claims)
@@ -241,13 +263,7 @@ def verify(
         raise rejection(exc.TOKEN_AUDIENCE_MISMATCH, f"token is not meant for {config.SERVICE_NAME}", claims)
 
     now = time.time() if now is None else now
-    leeway = config.LEEWAY
-    if now > expires + leeway:
-        raise rejection(exc.TOKEN_EXPIRED, "token expired", claims)
-    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
-        raise rejection(exc.TOKEN_INVALID, "token issued in the future", claims)
-    if not 0 < expires - issued <= config.MAX_TOKEN_TTL:
-        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{config.MAX_TOKEN_TTL} s", claims)
+    _check_times(times, now, max_lifetime=config.MAX_TOKEN_TTL, expired=exc.TOKEN_EXPIRED, what="token ", logged=claims)
 
     if claims["htm"] != method or claims["htu"] != path:
         raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another method or path", claims)
@@ -263,7 +279,8 @@ def verify(
     scopes = frozenset(claims["scope"].split())
     if not scopes <= granted:
         raise rejection(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
-    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller, token_service, txn)
+    remember_until = times[0] + config.LEEWAY + _REPLAY_MARGIN
+    return VerifiedToken(issuer, jti, scopes, remember_until, claims, caller, token_service, txn)
 
 
 def _bound_txn_token(claims: dict[str, Any], txn_token: str | None, now: float) -> VerifiedTxnToken:
@@ -311,9 +328,7 @@ def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
     for name in _TXN_STRING_CLAIMS:
         if type(claims.get(name)) is not str:
             raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string")
-    expires = _numeric_date(claims, "exp")
-    issued = _numeric_date(claims, "iat")
-    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    times = _times(claims, None)
     if not _JTI_PATTERN.fullmatch(claims["txn"]):
         raise rejection(exc.TOKEN_INVALID, "malformed txn")
     subject = claims["sub"]
@@ -321,11 +336,5 @@ def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
         raise rejection(exc.TOKEN_INVALID, "malformed sub")
     if claims["aud"] != accepted_audience:
         raise rejection(exc.TOKEN_INVALID, f"not meant for {accepted_audience}")
-    leeway = config.LEEWAY
-    if now > expires + leeway:
-        raise rejection(exc.TOKEN_INVALID, "expired")
-    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
-        raise rejection(exc.TOKEN_INVALID, "issued in the future")
-    if not 0 < expires - issued <= FORMAT_MAX_TOKEN_TTL:
-        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{FORMAT_MAX_TOKEN_TTL} s")
-    return VerifiedTxnToken(accepted_issuer, claims["txn"], subject, claims["req_wl"], expires, claims)
+    _check_times(times, now, max_lifetime=FORMAT_MAX_TOKEN_TTL, expired=exc.TOKEN_INVALID, what="", logged=None)
+    return VerifiedTxnToken(accepted_issuer, claims["txn"], subject, claims["req_wl"], times[0], claims)
