@@ -199,7 +199,7 @@ from ms_token.testing import create_keys, mint_as, trust_keys
 class Memory:
     def __init__(self):
         self.seen = set()
-    def claim(self, key, expires_at):
+    def claim(self, key, remember_until):
         fresh = key not in self.seen
         self.seen.add(key)
         return fresh

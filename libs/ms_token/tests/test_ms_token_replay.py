@@ -24,7 +24,7 @@ def test_database_store_accepts_a_key_once():
 @pytest.mark.django_db(transaction=True)
 def test_expired_rows_are_pruned_on_insert_without_a_cron_job():
     now = int(time.time())
-    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(5)])
+    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", remember_until=now - 10) for i in range(5)])
     store = DatabaseReplayStore(prune_every=3)
     for i in range(3):
         store.claim(f"billing:new-{i}", now + 60)
@@ -37,7 +37,7 @@ def test_a_claim_inside_a_transaction_prunes_only_once_it_committed():
     # The caller's transaction (ATOMIC_REQUESTS) must not carry our DELETE: slower, and a
     # failing one would abort it.
     now = int(time.time())
-    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", expires_at=now - 10) for i in range(3)])
+    UsedToken.objects.bulk_create([UsedToken(key=f"billing:old-{i}", remember_until=now - 10) for i in range(3)])
     store = DatabaseReplayStore(prune_every=1)
     with transaction.atomic():
         assert store.claim("billing:jti-in-a-transaction", now + 60) is True
@@ -194,7 +194,7 @@ def test_a_kept_connection_that_broke_is_replaced_and_the_claim_still_counts(mon
 def test_a_claim_whose_first_attempt_may_have_committed_is_refused_as_unavailable(monkeypatch):
     # The row is there, as if the attempt lost with the connection had committed: the second
     # attempt cannot tell our own insert from a replay's, so the call is a retryable 503.
-    UsedToken.objects.create(key="billing:jti-lost-with-the-connection", expires_at=int(time.time()) + 60)
+    UsedToken.objects.create(key="billing:jti-lost-with-the-connection", remember_until=int(time.time()) + 60)
     as_at_a_requests_start(monkeypatch)
     break_the_kept_connection()
     with pytest.raises(ReplayStoreUnavailable):
@@ -212,3 +212,28 @@ def test_the_claim_is_prepared_once_per_connection():
         cursor.execute("SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%INSERT INTO%"])
         prepared = [row[0] for row in cursor.fetchall()]
     assert len(prepared) == 1 and UsedToken._meta.db_table in prepared[0], prepared
+
+
+@pytest.mark.django_db(transaction=True)  # SQLite's schema editor runs outside a transaction
+def test_the_rename_to_remember_until_changes_no_table():
+    # Safe for a project upgrading with replicas of the old code still running: no SQL at all,
+    # the column keeps the name the old code writes.
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sql = StringIO()
+    call_command("sqlmigrate", "ms_token", "0002", stdout=sql)
+    statements = [line for line in sql.getvalue().splitlines() if line.strip() and not line.startswith("--")]
+    assert [s for s in statements if s.upper() not in ("BEGIN;", "COMMIT;")] == []
+    columns = [c.name for c in connection.introspection.get_table_description(connection.cursor(), UsedToken._meta.db_table)]
+    assert "expires_at" in columns and "remember_until" not in columns
+    assert UsedToken._meta.get_field("remember_until").column == "expires_at"
+
+
+@pytest.mark.django_db
+def test_a_verified_token_still_answers_to_its_old_name(make_token):
+    from ms_token.verification import verify
+
+    verified = verify(make_token(), method="GET", path="/api/service-only/", body=b"")
+    assert verified.expires_at == verified.remember_until == verified.claims["exp"] + 5 + 60

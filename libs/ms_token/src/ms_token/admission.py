@@ -93,7 +93,7 @@ def admit(
         _log_unavailable(error, None)
         raise
     try:
-        fresh = observed_claim(store or get_replay_store(), f"{verified.issuer}:{verified.jti}", verified.expires_at)
+        fresh = observed_claim(store or get_replay_store(), f"{verified.issuer}:{verified.jti}", verified.remember_until)
     except exc.VerificationUnavailable as error:
         _log_unavailable(error, verified)
         raise

@@ -1,4 +1,4 @@
-"""Calling another service: ``ServiceClient("product").get("/api/products/", scope="products:read")``.
+"""Calling another service: ``ServiceClient("orders").get("/api/orders/", scope="orders:read")``.
 
 - a new token for every attempt (retries included): it is minted right before each send, bound
   to the method, path, query string and body sent, and to the transaction token carried

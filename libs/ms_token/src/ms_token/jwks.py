@@ -49,7 +49,7 @@ REFETCH_INTERVAL = 30.0
 MIN_REFRESH_INTERVAL = 5.0
 # After failed fetches, the next waits 1, 2, 4 ... seconds, at most this long.
 MAX_FAILURE_BACKOFF = 10.0
-# A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
+# A JWKS of a few keys is far smaller: an answer this large is hostile or broken.
 MAX_JWKS_BYTES = 64 * 1024
 # ASCII digits only (a peer's header may hold any Latin-1 text), as many as a sane value has.
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]{1,12})\"?\s*(?:,|$)", re.IGNORECASE)

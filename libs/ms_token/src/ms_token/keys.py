@@ -56,7 +56,8 @@ OWN_KEYS_CHECK_INTERVAL = 5.0
 # to the second.
 ACTIVATION_SECONDS = 70
 # A replaced key stays published this long: longer than any token that other services verify
-# with it lives (an X-MS-TOKEN, a transaction token, the shop's access tokens), plus leeway.
+# with it lives (an X-MS-TOKEN, a transaction token, end users' access tokens a service signs
+# with its keys), plus leeway.
 RETENTION_SECONDS = 600
 
 KeyState = Literal["pending", "signing", "retired", "revoked"]
@@ -427,7 +428,8 @@ def revoke_key(ring: KeyRing, kid: str, keys_dir: Path | None = None, *, now: in
 
     The record is appended to ``<keys_dir>/<service>/revoked.jsonl`` and made durable before
     anything else; then the key's file, if it is one of ``keys_dir``, is renamed out of the
-    loader's sight (kept, for the record). A running service rereads both within 5 s.
+    loader's sight (kept, for the record). A running service rereads both within
+    ``OWN_KEYS_CHECK_INTERVAL``.
     """
     key = next((key for key in ring.keys if key.kid == kid), None)
     if key is None:

@@ -159,18 +159,18 @@ def store_label(store: ReplayStore) -> str:
     return label
 
 
-def observed_claim(store: ReplayStore, key: str, expires_at: int) -> bool:
-    """``store.claim(key, expires_at)`` in a span of its own, timed."""
+def observed_claim(store: ReplayStore, key: str, remember_until: int) -> bool:
+    """``store.claim(key, remember_until)`` in a span of its own, timed."""
     span = _tracer.start_span(REPLAY_CLAIM_SPAN) if _tracing() else None
     outcome = UNAVAILABLE
     label = store_label(store)
     started = time.perf_counter()
     try:
         if span is None:
-            fresh = store.claim(key, expires_at)
+            fresh = store.claim(key, remember_until)
         else:
             with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                fresh = store.claim(key, expires_at)
+                fresh = store.claim(key, remember_until)
         outcome = "claimed" if fresh else "replayed"
         return fresh
     finally:

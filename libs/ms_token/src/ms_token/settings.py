@@ -21,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-# The token format's own ceiling: a token lives never more than 300 s. A setting may lower it.
+# The token format's own ceiling on a token's life (SPEC.md, seconds). A setting may lower it.
 FORMAT_MAX_TOKEN_TTL = 300
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 

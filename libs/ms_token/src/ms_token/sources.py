@@ -1,9 +1,9 @@
 """Where the client's tokens come from: ``MS_TOKEN_SOURCE`` (``MS_TOKEN["TOKEN_SOURCE"]``).
 
 - ``self`` (default), ``SelfSignedTokenSource``: each token is signed with this service's own key.
-- ``token-service``, ``TokenServiceTokenSource``: each token is asked from the central token
-  service (the user service's ``POST /api/service-tokens/``), which signs it with its key and
-  names us in ``sub``.
+- ``token-service``, ``TokenServiceTokenSource``: each token is asked from a central token
+  service (``TOKEN_SERVICE_ISSUER``'s ``POST /api/service-tokens/``), which signs it with its
+  key and names us in ``sub``.
 
 Another source is a class with the same ``token`` method, registered by name in
 ``MS_TOKEN["TOKEN_SOURCES"]``.
@@ -59,7 +59,8 @@ class TokenServiceTokenSource:
     body and transaction token (``qh``, ``bh``, ``tth``). The POST is authenticated by a client
     assertion in the spirit of RFC 7523 ``private_key_jwt``:
     an ordinary X-MS-TOKEN that we sign ourselves (``assertion_source``), for the token service
-    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living 30 s and
+    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living
+    ``TOKEN_TTL`` and
     accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
     in ``sub``; the callee checks it as any token, against its own policy for us.
 

@@ -93,8 +93,8 @@ def mint(
     if key is None:
         key = own_key_ring().signing_key
     now = int(time.time())
-    # The claims JSON is written directly (strings escaped by json's own C quoting): about
-    # 4x cheaper than json.dumps of a dict, and minting is on every outgoing call.
+    # The claims JSON is written directly (strings escaped by json's own C quoting): far
+    # cheaper than json.dumps of a dict (README, "Speed"), and minting is on every outgoing call.
     claims = (
         f'{{"iss":{_quote(issuer or ms_token_settings.SERVICE_NAME)},"aud":{_quote(audience)},'
         f'"iat":{now},"exp":{now + ttl},"jti":"{b64url_encode(os.urandom(16)).decode()}",'

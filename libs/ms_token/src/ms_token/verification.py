@@ -73,11 +73,16 @@ class VerifiedToken:
     issuer: str  # iss: whose key signed it; with jti, the replay key
     jti: str
     scopes: frozenset[str]
-    expires_at: int  # exp + leeway + a margin: how long the replay store must remember the jti
+    remember_until: int  # exp + leeway + a margin: how long the replay store must remember the jti
     claims: dict[str, Any]
     caller: str  # the calling service: iss, or sub of a token-service token
     token_service: str | None = None  # iss of a token-service token (it vouched for caller)
     txn: VerifiedTxnToken | None = None  # the transaction token the call carried (tth)
+
+    @property
+    def expires_at(self) -> int:
+        """``remember_until``, by its earlier name (it is no expiry: the jti outlives the token)."""
+        return self.remember_until
 
 
 def rejection(code: str, detail: str, claims: dict[str, Any] | None = None) -> exc.TokenRejected:
@@ -89,9 +94,9 @@ def rejection(code: str, detail: str, claims: dict[str, Any] | None = None) -> e
 
 
 def signature_is_valid(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
-    """Ed25519 by libsodium: about half the CPU of OpenSSL's verify (39 against 80 µs on the
-    bench machine), and every call a service accepts pays it. libsodium is the stricter of the
-    two: it also refuses small-order and non-canonical points."""
+    """Ed25519 by libsodium: about half the CPU of OpenSSL's verify (README, "Speed"), and every
+    call a service accepts pays it. libsodium is the stricter of the two: it also refuses
+    small-order and non-canonical points."""
     return _signature_is_valid(key.public_bytes_raw(), signature, message)
 
 
@@ -301,7 +306,8 @@ def _bound_txn_token(claims: dict[str, Any], txn_token: str | None, now: float) 
 def verify_txn_token(token: str, *, now: float | None = None) -> VerifiedTxnToken:
     """A transaction token (``typ`` ``txntoken+jwt``) of ``TXN_TOKEN_ISSUER`` for
     ``TXN_TOKEN_AUDIENCE``: shape and header as an X-MS-TOKEN's, a key its issuer publishes, the
-    signature, ``txn``/``sub``/``req_wl``, times with leeway, lifetime at most 300 s. Raises
+    signature, ``txn``/``sub``/``req_wl``, times with leeway, lifetime within the format's
+    ``FORMAT_MAX_TOKEN_TTL``. Raises
     ``TokenRejected`` (``txn_token_invalid``) or ``VerificationUnavailable`` (its issuer's keys)."""
     try:
         return _verify_txn_token(token, time.time() if now is None else now)
