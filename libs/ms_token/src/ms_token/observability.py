@@ -30,7 +30,7 @@ from . import __version__
 from . import exceptions as exc
 from .keys import KeyConfigurationError
 from .settings import ms_token_settings
-from .transport import AnswerTooSlow, tracing_configured
+from .transport import AnswerTooSlow
 
 if TYPE_CHECKING:
     from .replay import ReplayStore
@@ -95,8 +95,10 @@ class NoMetrics:
         pass
 
 
-# Without an SDK the API's spans are no-ops: skipping them changes nothing but the time.
-_tracing = tracing_configured
+def _tracing() -> bool:
+    """Is an SDK installed? Without one the API's spans are no-ops that still cost a context
+    switch each: skipping them changes nothing but the time."""
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
 # -- admission ----------------------------------------------------------------------------------

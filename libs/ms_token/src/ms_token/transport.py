@@ -12,7 +12,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
-from opentelemetry import propagate, trace
+from opentelemetry import context, propagate
 
 from .settings import ms_token_settings
 
@@ -40,18 +40,14 @@ def peer_session(local: threading.local) -> requests.Session:
     return session
 
 
-def tracing_configured() -> bool:
-    """Is an OpenTelemetry SDK installed (a tracer provider set)? Without one the API's spans
-    are no-ops that still cost a context switch each, and there is no trace context to pass on."""
-    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-
-
 def peer_headers(**extra: str) -> dict[str, str]:
     """Headers of every call to a peer: JSON wanted, the current trace context (W3C
-    ``traceparent``; nothing when there is none, or no SDK), and what
-    ``MS_TOKEN["PEER_HEADERS"]`` adds (the id of the request being served, say)."""
+    ``traceparent``; nothing when there is none), and what ``MS_TOKEN["PEER_HEADERS"]`` adds
+    (the id of the request being served, say)."""
     headers = {"Accept": "application/json", **extra}
-    if tracing_configured():
+    # An empty context (no SDK's span, no trace continued from a caller without one, no
+    # baggage) has nothing for any propagator to write: inject is skipped, not its result.
+    if context.get_current():
         propagate.inject(headers)
     hook = ms_token_settings.PEER_HEADERS
     if hook is not None:
