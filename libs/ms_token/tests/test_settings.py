@@ -82,7 +82,7 @@ def _ring_of(service):
     {"TOKEN_TTL": "30"}, {"TOKEN_TTL": 30.0}, {"MAX_TOKEN_TTL": None},
     {"MAX_TOKEN_BYTES": "4096"}, {"MAX_TOKEN_BYTES": 0},
     {"REPLAY_PRUNE_EVERY": 0}, {"REPLAY_PRUNE_EVERY": "200"},
-    {"REPLAY_ASYNC_COMMIT": "no"}, {"REPLAY_DATABASE": "nowhere"}, {"REPLAY_DATABASE": None},
+    {"REPLAY_ASYNC_COMMIT": "no"}, {"REPLAY_DATABASE": None},
     {"REDIS_TIMEOUT": 0}, {"REDIS_TIMEOUT": "0.5"},
     {"CONNECT_TIMEOUT": None}, {"READ_TIMEOUT": -1}, {"RETRIES": 2.5}, {"RETRIES": -1},
     {"BACKOFF_FACTOR": "0.1"}, {"TRUST_ENV": "false"},
@@ -105,3 +105,9 @@ def test_the_error_names_the_type_never_a_secret(settings):
     with pytest.raises(ImproperlyConfigured) as refused:
         MSTokenSettings().SIGNING_KEY
     assert "secret" not in str(refused.value) and "bytes" in str(refused.value)
+
+
+def test_a_service_that_only_calls_needs_no_replay_database(settings):
+    # Minting asks nothing of the replay store: a project with no such database may still call.
+    settings.MS_TOKEN = {**settings.MS_TOKEN, "REPLAY_DATABASE": "not-in-databases"}
+    assert MSTokenSettings().TOKEN_TTL == 30
