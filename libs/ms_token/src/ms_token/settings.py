@@ -205,10 +205,13 @@ def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
     for setting, (valid, what) in _CHECKS.items():
         if not valid(values[setting]):
             # The type, not the value: SIGNING_KEY is a secret.
-            raise ImproperlyConfigured(f"MS_TOKEN['{setting}'] must be {what}, not {type(values[setting]).__name__}")
+            given = type(values[setting]).__name__
+            raise ImproperlyConfigured(f"MS_TOKEN['{setting}'] must be {what} (the {given} given is not)")
     for mapping in ("SERVICE_URLS", "JWKS_URLS"):
         urls = values[mapping]
-        if not isinstance(urls, Mapping) or not all(_name(peer) and _name(url) for peer, url in urls.items()):
+        # An empty JWKS URL means none of its own: the one under SERVICE_URLS.
+        url_given = _name if mapping == "SERVICE_URLS" else (lambda url: isinstance(url, str))
+        if not isinstance(urls, Mapping) or not all(_name(peer) and url_given(url) for peer, url in urls.items()):
             raise ImproperlyConfigured(f"MS_TOKEN['{mapping}'] must map service name -> URL")
         values[mapping] = {peer: url.rstrip("/") for peer, url in urls.items()}
     values["TRUSTED_ISSUERS"] = _trust_policy(values["TRUSTED_ISSUERS"])
