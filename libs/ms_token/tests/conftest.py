@@ -24,6 +24,25 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 DROP = object()  # a claim or header value meaning "leave this field out"
 
 
+def wait_until(condition, timeout=5.0):
+    """Poll ``condition`` until it holds (a bounded wait on a condition, never a lock)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
+
+
+def pytest_runtest_setup(item):
+    """``@pytest.mark.postgresql``: skipped on another database, unless REQUIRE_POSTGRES=1 (CI,
+    the version matrix), where a missing PostgreSQL fails the test instead of hiding it."""
+    if item.get_closest_marker("postgresql") is None:
+        return
+    if "postgresql" not in django_settings.DATABASES["default"]["ENGINE"]:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1, but DATABASE_URL names no PostgreSQL database", pytrace=False)
+        pytest.skip("needs PostgreSQL (DATABASE_URL); CI sets REQUIRE_POSTGRES=1 and runs it")
+
+
 def preload_peer_keys(*services):
     """Verify tokens of ``services`` with their keys in the test keys directory, as if fetched."""
     for service in services:

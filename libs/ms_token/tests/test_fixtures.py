@@ -1,6 +1,7 @@
 """The pytest fixtures an adopting project gets from ``ms_token.fixtures``, used as it would."""
 import pytest
 import requests
+from django.core.exceptions import ImproperlyConfigured
 
 from ms_token.client import ServiceClient
 from ms_token.testing import PeerRequest
@@ -45,3 +46,10 @@ def test_the_keys_fixture_gives_this_service_a_fresh_key(ms_token_keys):
     assert (ms_token_keys / "product").is_dir()
     assert own_key_ring().signing_key.kid.startswith("product-")
     assert [path.stem for path in (ms_token_keys / "product").glob("*.pem")] == [own_key_ring().signing_key.kid]
+
+
+def test_the_fixtures_read_the_settings_through_ms_token_settings(settings, request):
+    # A missing SERVICE_NAME is the library's clear error, not a KeyError of the raw dict.
+    settings.MS_TOKEN = {key: value for key, value in settings.MS_TOKEN.items() if key != "SERVICE_NAME"}
+    with pytest.raises(ImproperlyConfigured, match="SERVICE_NAME"):
+        request.getfixturevalue("ms_token_keys")

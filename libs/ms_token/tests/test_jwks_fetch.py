@@ -79,6 +79,22 @@ def test_an_error_status_is_key_set_unavailable(billing_jwks_at_test_url):
         remote_key_set("billing").get("billing-1-abcdef")
 
 
+@pytest.mark.parametrize("headers", [
+    {"Cache-Control": "max-age=30", "Age": "\u00b2"},
+    {"Cache-Control": "max-age=" + "9" * 5000},
+])
+def test_a_cache_header_that_cannot_be_read_is_ignored_not_a_500(billing_jwks_at_test_url, make_token, call, headers):
+    billing_jwks_at_test_url.get(JWKS_URL, json=load_key_ring("billing").jwks(), headers=headers)
+    assert call(make_token()).status_code == 200
+
+
+def test_an_unexpected_failure_reading_a_jwks_is_key_set_unavailable(billing_jwks_at_test_url, monkeypatch):
+    billing_jwks_at_test_url.get(JWKS_URL, json={"keys": []})
+    monkeypatch.setattr("ms_token.jwks.parse_jwks", lambda document: {}.pop("a peer's surprise"))
+    with pytest.raises(KeySetUnavailable):
+        remote_key_set("billing").get("billing-1-abcdef")
+
+
 def test_the_fetch_ignores_proxies_from_the_environment(peer, monkeypatch):
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)

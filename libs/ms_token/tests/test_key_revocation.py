@@ -13,6 +13,7 @@ from django.test import Client
 from ms_token.jwks import clear_remote_key_sets
 from ms_token.keys import (
     REVOCATIONS_FILE,
+    KeyConfigurationError,
     clear_key_cache,
     create_key,
     load_key_ring,
@@ -156,7 +157,7 @@ def test_a_revoked_key_given_as_a_file_stops_signing_within_5_s_until_a_new_one_
     clock.advance(5)
     assert_refused(client.get(SERVICE_PATH, HTTP_X_MS_TOKEN=token), "token_invalid")
     assert Client().get("/.well-known/jwks.json").json() == {"keys": []}
-    with pytest.raises(Exception, match="revoked"):
+    with pytest.raises(KeyConfigurationError, match="revoked"):
         mint("billing", "bills:read", "GET", "/api/bills/")
     # The operator gives it a new key: it signs within 5 s, and the old one stays refused.
     key_file.write_bytes(create_key("spare", keys_dir).private_pem)

@@ -23,19 +23,19 @@ from ms_token.jwks import (
 from ms_token.keys import create_key, load_key_ring, revoke_key
 from ms_token.testing import ManualClock
 
-from .conftest import JWKSPeer, assert_refused, configure, http_server
+from .conftest import JWKSPeer, assert_refused, configure, http_server, wait_until
 
 pytestmark = pytest.mark.django_db
 
 STALE_WINDOW = 20  # JWKS_STALE_WHILE_REFRESHING's default
 
 
-def wait_until(condition, timeout=5.0):
-    """Poll ``condition`` until it holds (a bounded wait on a condition, never a lock)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
+def wait_for_fetch(key_set, *, fetches):
+    """Wait until ``key_set`` has made ``fetches`` fetches in all, each over: fails the test
+    when that many never happen, rather than going on with a fetch missing or in flight."""
+    wait_until(lambda: key_set.fetches >= fetches)
+    assert key_set.wait_for_fetch(), "a fetch is still in flight"
+    assert key_set.fetches == fetches, f"{key_set.fetches} fetches, not {fetches}"
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_a_withdrawn_kid_is_refused_after_the_refresh_that_the_peers_max_age_cal
     assert billing_jwks.hits == 1
     clock.advance(1)  # stale: answered from the set in hand while a refresh runs in the background
     assert call(signed(key)).status_code == 200
-    remote_key_set("billing").wait_for_fetch()
+    wait_for_fetch(remote_key_set("billing"), fetches=2)
     assert billing_jwks.hits == 2
     assert_refused(call(signed(key)), "token_invalid")
 
@@ -104,7 +104,7 @@ def test_without_cache_control_a_peers_keys_are_refreshed_every_60_s(billing_jwk
     assert billing_jwks.hits == 1
     clock.advance(1)
     key_set.get(key.kid)
-    key_set.wait_for_fetch()
+    wait_for_fetch(key_set, fetches=2)
     assert billing_jwks.hits == 2
 
 
@@ -117,7 +117,7 @@ def test_the_refresh_interval_is_a_setting(settings, billing_jwks):
     public_key("billing", key.kid)
     clock.advance(10)
     public_key("billing", key.kid)
-    remote_key_set("billing").wait_for_fetch()
+    wait_for_fetch(remote_key_set("billing"), fetches=2)
     assert billing_jwks.hits == 2
 
 
@@ -144,6 +144,11 @@ def test_a_new_kid_is_still_fetched_at_once_then_rate_limited(billing_jwks, cloc
         ("no-cache", None, MIN_REFRESH_INTERVAL),
         ("max-age=0", None, MIN_REFRESH_INTERVAL),
         ("max-age=nonsense", None, 60),
+        # A peer's headers are Latin-1 text: digits int() would refuse are no number here.
+        ("max-age=30", "\u00b2", 30),
+        ("max-age=\u0663\u0660", None, 60),
+        ("max-age=" + "9" * 5000, None, 60),
+        ("max-age=30", "1" * 5000, 30),
     ],
 )
 def test_freshness_follows_the_peers_cache_control_when_it_is_sooner(cache_control, age, fresh_for):
@@ -172,7 +177,7 @@ def test_an_unreachable_jwks_keeps_the_last_keys_for_the_grace_then_503(
     assert f"still using the keys fetched {JWKS_MAX_AGE + STALE_WINDOW} s ago" in caplog.text
     clock.advance(grace - 1 - (JWKS_MAX_AGE + STALE_WINDOW))
     assert call(signed(key)).status_code == 200  # the last second of the grace
-    remote_key_set("billing").wait_for_fetch()  # the retry it started failed too
+    wait_for_fetch(remote_key_set("billing"), fetches=3)  # the retry it started failed too
     clock.advance(1)
     response = call(signed(key))
     assert response.status_code == 503
@@ -216,7 +221,7 @@ def test_twenty_concurrent_requests_on_a_stale_set_make_one_background_fetch_and
         assert all(pool.map(lambda _: public_key("billing", kid), range(20), timeout=5))
     wait_until(lambda: billing_jwks.hits == 2)
     billing_jwks.gate.set()
-    remote_key_set("billing").wait_for_fetch()
+    wait_for_fetch(remote_key_set("billing"), fetches=2)
     assert billing_jwks.hits == 2
     public_key("billing", kid)  # fresh again: no fetch
     assert billing_jwks.hits == 2

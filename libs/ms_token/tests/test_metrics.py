@@ -11,7 +11,7 @@ import responses
 from prometheus_client import REGISTRY
 
 from ms_token.client import ServiceCallError, ServiceClient
-from ms_token.jwks import RemoteKeySet, clear_remote_key_sets
+from ms_token.jwks import KeySetUnavailable, RemoteKeySet, clear_remote_key_sets
 from ms_token.keys import load_key_ring
 from ms_token.sources import SelfSignedTokenSource
 
@@ -135,7 +135,7 @@ def test_jwks_fetches_and_their_failures_are_counted_by_issuer(settings):
         mocked.get(url, status=500)
         key_set = RemoteKeySet(url)
         key_set._fetch()
-        with pytest.raises(Exception):
+        with pytest.raises(KeySetUnavailable, match="500"):
             key_set._fetch()
     assert fetches.delta(issuer="billing", outcome="ok") == 1
     assert fetches.delta(issuer="billing", outcome="failed") == 1
@@ -199,7 +199,7 @@ from ms_token.testing import create_keys, mint_as, trust_keys
 class Memory:
     def __init__(self):
         self.seen = set()
-    def claim(self, key, expires_at):
+    def claim(self, key, remember_until):
         fresh = key not in self.seen
         self.seen.add(key)
         return fresh

@@ -164,3 +164,16 @@ def test_a_retry_count_and_a_whole_retry_policy_are_one_or_the_other():
 
     with pytest.raises(TypeError):
         ServiceClient("product", token_source=SelfSignedTokenSource(), retries=1, retry=Retry(total=1))
+
+
+@pytest.mark.django_db
+def test_no_key_of_ours_to_sign_with_is_a_503_not_a_500(client, settings, tmp_path, peer):
+    billing = peer([(200, {"bills": []})])
+    settings.MS_TOKEN = {
+        **settings.MS_TOKEN, "KEYS_DIR": tmp_path,  # holds no key of this service
+        "SERVICE_URLS": {**settings.MS_TOKEN["SERVICE_URLS"], "billing": billing.url},
+    }
+    response = client.get("/api/calls-billing/")
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert billing.received == []  # nothing sent without a token

@@ -28,6 +28,15 @@ def test_no_header_means_not_this_authenticator(call):
     response = call(None)
     assert response.status_code == 401
     assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "MS-Token"  # authenticate_header: DRF's 401, not 403
+
+
+def test_a_refusal_stays_401_behind_an_authentication_class_without_a_challenge(call, make_token):
+    # SessionAuthentication first has no WWW-Authenticate: DRF alone would answer 403.
+    path = "/api/session-first/"
+    assert call(make_token(htu=path), path=path).status_code == 200
+    assert_refused(call(make_token(htu=path, aud="billing"), path=path), "token_audience_mismatch")
+    assert_refused(call("not.a.token", path=path), "token_invalid")
 
 
 # --- algorithm confusion ------------------------------------------------------------------
@@ -258,6 +267,31 @@ def test_body_bound_by_its_hash(call, make_token):
 def test_wrong_or_missing_body(call, make_token, signed_body, sent_body):
     token = make_token(htm="POST", bh=body_hash(signed_body) if signed_body is not None else DROP)
     assert_refused(call(token, method="post", body=sent_body), "token_request_mismatch")
+
+
+@pytest.mark.parametrize("claim", ["qh", "bh"])
+@pytest.mark.parametrize("value", [None, 7, ["x"], {"h": "x"}, True])
+def test_a_hash_claim_that_is_not_a_string_is_refused(call, make_token, claim, value):
+    # Check 10 (types), before check 13: a null qh/bh is no stand-in for an absent one.
+    assert_refused(call(make_token(**{claim: value})), "token_invalid")
+    assert_refused(call(make_token(**{claim: value}), path=SERVICE_PATH + "?a=1"), "token_invalid")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+@pytest.mark.parametrize("segment", ["header", "payload"])
+def test_json_in_a_token_is_strictly_utf_8(call, billing_key, encoding, segment):
+    header = {"alg": "EdDSA", "typ": "ms+jwt", "kid": billing_key.kid}
+    parts = {"header": json.dumps(header).encode(), "payload": json.dumps(claims()).encode()}
+    parts[segment] = parts[segment].decode().encode(encoding)
+    signing_input = f"{b64(parts['header'])}.{b64(parts['payload'])}"
+    token = f"{signing_input}.{b64(billing_key.private_key.sign(signing_input.encode()))}"
+    assert_refused(call(token), "token_invalid")
+
+
+def test_invalid_utf_8_in_a_token_is_refused(call, billing_key):
+    header = encode_json({"alg": "EdDSA", "typ": "ms+jwt", "kid": billing_key.kid})
+    payload = b64(b'{"iss": "\xff"}')
+    assert_refused(call(f"{header}.{payload}.{'A' * 86}"), "token_invalid")
 
 
 # --- the rest of the catalogue ------------------------------------------------------------

@@ -88,3 +88,15 @@ def test_the_verified_token_says_which_token_service_vouched(from_token_service,
     assert (verified.caller, verified.token_service) == ("billing", "user")
     verified = verify(make_token(), method="GET", path=SERVICE_PATH, body=b"")
     assert (verified.caller, verified.token_service) == ("billing", None)
+
+
+def test_with_the_log_line_off_its_fields_are_not_even_built(call, make_token, caplog, monkeypatch):
+    # The fields cost a regex match each, per request: only when the line is written.
+    caplog.set_level(logging.WARNING, logger="ms_token")
+    built = []
+    monkeypatch.setattr("ms_token.admission.loggable", lambda value: built.append(value) or "-")
+    assert call(make_token()).status_code == 200
+    assert built == []
+    caplog.set_level(logging.INFO, logger="ms_token")
+    assert call(make_token()).status_code == 200
+    assert built

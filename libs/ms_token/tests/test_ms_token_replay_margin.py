@@ -15,11 +15,11 @@ def test_pruning_right_after_expiry_cannot_free_a_jti_for_a_late_copy():
     store = DatabaseReplayStore()
     first = verify(token, method="GET", path="/api/products/", body=b"")
     key = f"{first.issuer}:{first.jti}"
-    assert store.claim(key, first.expires_at) is True
+    assert store.claim(key, first.remember_until) is True
 
     # The last instant a copy still passes the expiry check (exp + leeway) ...
     last_valid_instant = first.claims["exp"] + 5
     late_copy = verify(token, method="GET", path="/api/products/", body=b"", now=last_valid_instant)
     # ... and a prune that runs a moment later, before the copy claims its jti.
     store.prune(now=last_valid_instant + 1)
-    assert store.claim(key, late_copy.expires_at) is False
+    assert store.claim(key, late_copy.remember_until) is False

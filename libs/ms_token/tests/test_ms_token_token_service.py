@@ -266,6 +266,7 @@ def test_each_token_is_a_new_request_with_a_new_assertion(peer, as_billing, user
         (200, {"token": "a.b.c\r\nX-Injected: 1"}, "well-formed token"),
         (200, {"token": 42}, "well-formed token"),
         (200, {"token": "a.b." + "c" * 5000}, "well-formed token"),
+        (200, {"token": "a.b.c"}, "well-formed token"),  # no Ed25519 signature: no token of the format
     ],
 )
 def test_a_refusal_or_garbage_is_a_service_call_error(peer, as_billing, status, answer, reason):

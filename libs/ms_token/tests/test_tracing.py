@@ -110,3 +110,26 @@ def test_without_a_trace_nothing_is_sent(peer, billing_key):
                            base_url=server.url)
     client.get("/api/products/", scope="products:read")
     assert "traceparent" not in {name.lower() for name in server.received[0]["headers"]}
+
+
+def test_with_no_trace_context_inject_is_not_even_called(monkeypatch):
+    # No SDK's span, no trace continued from the caller: nothing for inject to write, and it
+    # would cost time on every call to a peer.
+    from opentelemetry import context
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
+
+    from ms_token.transport import peer_headers
+
+    injected = []
+    monkeypatch.setattr("ms_token.transport.propagate.inject", lambda carrier: injected.append(carrier))
+    assert peer_headers()["Accept"] == "application/json"
+    assert injected == []
+    # A trace continued without an SDK (a received traceparent, as service_kit's middleware
+    # does) is passed on: there is something to inject.
+    continued = SpanContext(trace_id=1, span_id=2, is_remote=True, trace_flags=TraceFlags(1))
+    token = context.attach(set_span_in_context(NonRecordingSpan(continued)))
+    try:
+        peer_headers()
+    finally:
+        context.detach(token)
+    assert len(injected) == 1

@@ -152,6 +152,15 @@ def test_a_view_that_names_no_subject_argument_is_a_configuration_error(rf, as_b
     assert HasTxnTokenSubject().has_permission(request, View()) is False  # not a service at all
 
 
+def test_a_view_whose_url_lacks_the_subject_argument_is_a_configuration_error(get, as_billing):
+    # Its kwarg is customer_id, its URL captures user_id: a transaction token for the user
+    # "None" must not pass as the missing argument's str().
+    path = "/api/users/7/misconfigured/"
+    txn_token = txn_for("None")
+    with pytest.raises(ImproperlyConfigured, match="customer_id"):
+        get(path, token=as_billing(path, txn_token=txn_token), txn_token=txn_token)
+
+
 def test_a_call_made_for_a_user_is_still_single_use(get, as_billing):
     txn_token = txn_for("7")
     token = as_billing(txn_token=txn_token)

@@ -1,11 +1,12 @@
 """The test service's URLs: its JWKS, and views for service callers."""
 from django.http import JsonResponse
 from django.urls import include, path
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ms_token.client import ServiceClient
-from ms_token.contrib.rest_framework import HasServiceScope, HasTxnTokenSubject
+from ms_token.contrib.rest_framework import HasServiceScope, HasTxnTokenSubject, MSTokenAuthentication
 from ms_token.txn_tokens import txn_token_for
 
 
@@ -24,6 +25,12 @@ class ServiceOnlyView(APIView):
         })
 
     post = put = patch = delete = get
+
+
+class SessionFirstView(ServiceOnlyView):
+    """The X-MS-TOKEN class after one that has no challenge (DRF would answer its refusals 403)."""
+
+    authentication_classes = [SessionAuthentication, MSTokenAuthentication]
 
 
 class CallsBillingView(APIView):
@@ -45,6 +52,12 @@ class ActsForOneUserView(APIView):
 
     def get(self, request, user_id):
         return Response({"service": request.user.service, "subject": request.user.subject, "txn": request.user.txn})
+
+
+class ForgetsItsSubjectKwargView(ActsForOneUserView):
+    """Names a URL argument its URL does not have: a configuration error."""
+
+    txn_token_subject_kwarg = "customer_id"
 
 
 class CallsUserForItsCallerView(APIView):
@@ -71,6 +84,8 @@ urlpatterns = [
     path("healthz", healthz),
     path("", include("ms_token.urls")),
     path("api/service-only/", ServiceOnlyView.as_view(), name="service-only"),
+    path("api/session-first/", SessionFirstView.as_view(), name="session-first"),
+    path("api/users/<int:user_id>/misconfigured/", ForgetsItsSubjectKwargView.as_view(), name="misconfigured"),
     path("api/calls-billing/", CallsBillingView.as_view(), name="calls-billing"),
     path("api/users/<int:user_id>/orders/", ActsForOneUserView.as_view(), name="acts-for-one-user"),
     path("api/calls-user/<int:user_id>/", CallsUserForItsCallerView.as_view(), name="calls-user"),

@@ -1,4 +1,4 @@
-"""Calling another service: ``ServiceClient("product").get("/api/products/", scope="products:read")``.
+"""Calling another service: ``ServiceClient("orders").get("/api/orders/", scope="orders:read")``.
 
 - a new token for every attempt (retries included): it is minted right before each send, bound
   to the method, path, query string and body sent, and to the transaction token carried
@@ -14,8 +14,8 @@
   as data arrives, so at worst one read timeout more) and a size cap (``MAX_ANSWER_BYTES``):
   requests' read timeout bounds each socket read only, so a peer trickling a byte at a time
   would otherwise hold our worker for as long as it likes
-- a dead, slow or failing peer, or one that refuses our token (401/403), raises
-  ``ServiceCallError`` (``ms_token.contrib.rest_framework.exception_handler`` answers it with a
+- a dead, slow or failing peer, one that refuses our token (401/403), or no key of ours to sign
+  its token with (``KeyConfigurationError``), raises ``ServiceCallError`` (``ms_token.contrib.rest_framework.exception_handler`` answers it with a
   503); other 4xx are returned
 
 The HTTP side (sessions, deadline, size cap) is ``transport``'s, shared with the JWKS fetch; the
@@ -40,9 +40,11 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util import Retry, parse_url
 
 from .exceptions import ServiceCallError
+from .keys import KeyConfigurationError
 from .observability import observed_call
 from .settings import ms_token_settings
-from .transport import AnswerTooLarge, AnswerTooSlow, error_code, peer_headers, peer_session, read_answer
+from .tokens import TOKEN_SHAPE
+from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, error_code, peer_headers, peer_session, read_answer
 
 if TYPE_CHECKING:
     from .sources import TokenSource
@@ -163,10 +165,14 @@ class ServiceClient:
         retry = self.retry if allowed is None or method in allowed else self.retry.new(total=0)
         while True:
             attempt = prepared.copy()  # each attempt its own request, its own token
-            attempt.headers[TOKEN_HEADER] = self.token_source.token(
-                audience=self.service, scope=scope, method=method, path=htu, body=body, query=query,
-                txn_token=txn_token,
-            )
+            try:
+                attempt.headers[TOKEN_HEADER] = self.token_source.token(
+                    audience=self.service, scope=scope, method=method, path=htu, body=body, query=query,
+                    txn_token=txn_token,
+                )
+            except KeyConfigurationError as exc:  # no key to sign with: the call cannot be made
+                logger.error("no token for a call to %s: %s", self.service, exc)
+                raise ServiceCallError(self.service, f"{method} {path}: no token: {exc}") from exc
             error = None
             deadline = time.monotonic() + self.budget
             try:
@@ -203,6 +209,26 @@ class ServiceClient:
             raise ServiceCallError(self.service, f"answered {status} {code}", status=status,
                                    code=None if code == "-" else code)
         return response
+
+
+def exchange_for_token(client: ServiceClient, path: str, *, scope: str, json: Any, field: str, status: int) -> str:
+    """POST ``json`` to ``path`` of ``client``'s service, an exchange that answers ``status``
+    with a token in ``field`` (the token service's, the transaction token service's), and return
+    that token. A failed call raises ``ServiceCallError`` as any call does; so does another
+    status, or an answer without a well-formed token in that field."""
+    response = client.post(path, scope=scope, json=json)
+    if response.status_code != status:
+        raise ServiceCallError(
+            client.service, f"answered {response.status_code} {error_code(response)}", status=response.status_code
+        )
+    try:
+        document = answer_json(response)
+    except ValueError:
+        document = None
+    token = document.get(field) if isinstance(document, dict) else None
+    if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not TOKEN_SHAPE.fullmatch(token):
+        raise ServiceCallError(client.service, f"answered without a well-formed {field}", status=response.status_code)
+    return token
 
 
 def connection_retries(attempts: int) -> Retry:

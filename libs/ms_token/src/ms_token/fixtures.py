@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
+from .settings import ms_token_settings
 from .testing import FakePeer, PeerHandler, create_keys
 
 
 @pytest.fixture
 def ms_token_keys(tmp_path: Path, settings: Any) -> Path:
     """A fresh keys directory holding one signing key of this service, in use for the test."""
-    directory = create_keys(tmp_path / "ms-token-keys", settings.MS_TOKEN["SERVICE_NAME"])
+    # Read through ms_token_settings (checked, defaults filled in); written to MS_TOKEN itself.
+    directory = create_keys(tmp_path / "ms-token-keys", ms_token_settings.SERVICE_NAME)
     settings.MS_TOKEN = {**settings.MS_TOKEN, "KEYS_DIR": directory, "SIGNING_KEY": None, "SIGNING_KEY_FILE": None}
     return directory
 
@@ -38,10 +40,11 @@ def fake_peer(settings: Any) -> Iterator[Callable[..., FakePeer]]:
         peer = FakePeer(service, **options).start()
         peers.append(peer)
         config = dict(settings.MS_TOKEN)
-        config["SERVICE_URLS"] = {**config.get("SERVICE_URLS", {}), service: peer.url}
-        config["JWKS_URLS"] = {**config.get("JWKS_URLS", {}), service: peer.jwks_url}
+        config["SERVICE_URLS"] = {**ms_token_settings.SERVICE_URLS, service: peer.url}
+        config["JWKS_URLS"] = {**ms_token_settings.JWKS_URLS, service: peer.jwks_url}
         if scopes is not None:
-            config["TRUSTED_ISSUERS"] = {**config.get("TRUSTED_ISSUERS", {}), service: scopes}
+            trusted = {issuer: sorted(granted) for issuer, granted in ms_token_settings.TRUSTED_ISSUERS.items()}
+            config["TRUSTED_ISSUERS"] = {**trusted, service: scopes}
         settings.MS_TOKEN = config
         return peer
 

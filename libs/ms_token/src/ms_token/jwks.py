@@ -17,7 +17,6 @@ Our own JWKS is served by ``views.jwks_view``.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import logging
 import math
@@ -32,9 +31,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.bindings import crypto_core_ed25519_is_valid_point
 from urllib3.exceptions import HTTPError as TransportError
 
+from .encoding import b64url_decode
 from .keys import KID_PATTERN, OWN_KEYS_CHECK_INTERVAL, KeyConfigurationError, own_key_ring
 from .observability import observed_jwks_fetch
-from .settings import ms_token_settings, on_reload
+from .settings import DEFAULTS, ms_token_settings, on_reload
 from .transport import AnswerTooLarge, AnswerTooSlow, answer_json, peer_headers, peer_session, read_answer
 
 logger = logging.getLogger(__name__)
@@ -49,9 +49,11 @@ REFETCH_INTERVAL = 30.0
 MIN_REFRESH_INTERVAL = 5.0
 # After failed fetches, the next waits 1, 2, 4 ... seconds, at most this long.
 MAX_FAILURE_BACKOFF = 10.0
-# A JWKS of a few keys is well under 1 KiB; an answer this large is hostile or broken.
+# A JWKS of a few keys is far smaller: an answer this large is hostile or broken.
 MAX_JWKS_BYTES = 64 * 1024
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# ASCII digits only (a peer's header may hold any Latin-1 text), as many as a sane value has.
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]{1,12})\"?\s*(?:,|$)", re.IGNORECASE)
+_AGE = re.compile(r"\s*([0-9]{1,12})\s*")
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
@@ -65,11 +67,6 @@ class UnknownKeyError(KeySetError):
 
 class KeySetUnavailable(KeySetError):
     """The peer's JWKS could not be fetched or read."""
-
-
-def _decode_b64url(value: str) -> bytes:
-    padded = value + "=" * (-len(value) % 4)
-    return base64.urlsafe_b64decode(padded.encode("ascii"))
 
 
 def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
@@ -88,7 +85,7 @@ def parse_jwks(document: object) -> dict[str, Ed25519PublicKey]:
         if jwk.get("use", "sig") != "sig":
             continue
         try:
-            key = Ed25519PublicKey.from_public_bytes(_decode_b64url(x))
+            key = Ed25519PublicKey.from_public_bytes(b64url_decode(x))
         except (ValueError, binascii.Error):
             continue
         # Only a point of the prime-order subgroup is a real public key. With a small-order one
@@ -105,14 +102,14 @@ def freshness(cache_control: str | None, age: str | None, refresh_interval: floa
     """For how many seconds a JWKS just fetched may be used without refreshing it: our
     ``refresh_interval``, or the answer's ``Cache-Control: max-age`` less its ``Age`` when that
     is sooner (``no-cache``/``no-store``: as soon as we ever refresh), never less than
-    MIN_REFRESH_INTERVAL."""
+    MIN_REFRESH_INTERVAL. A header that cannot be read is ignored."""
     fresh_for = refresh_interval
     if cache_control:
         if _NO_CACHE.search(cache_control):
             fresh_for = 0
         elif match := _MAX_AGE.search(cache_control):
-            already = int(age) if age and age.strip().isdigit() else 0
-            fresh_for = min(fresh_for, int(match[1]) - already)
+            already = _AGE.fullmatch(age) if age else None
+            fresh_for = min(fresh_for, int(match[1]) - (int(already[1]) if already else 0))
     return max(fresh_for, MIN_REFRESH_INTERVAL)
 
 
@@ -120,9 +117,9 @@ def freshness(cache_control: str | None, age: str | None, refresh_interval: floa
 class RefreshPolicy:
     """How long a peer's keys are trusted (seconds; ``MS_TOKEN["JWKS_..."]``)."""
 
-    refresh_interval: float = 60.0
-    stale_while_refreshing: float = 20.0
-    outage_grace: float = 600.0
+    refresh_interval: float = DEFAULTS["JWKS_REFRESH_INTERVAL"]
+    stale_while_refreshing: float = DEFAULTS["JWKS_STALE_WHILE_REFRESHING"]
+    outage_grace: float = DEFAULTS["JWKS_OUTAGE_GRACE"]
 
     @classmethod
     def from_settings(cls) -> RefreshPolicy:
@@ -131,6 +128,14 @@ class RefreshPolicy:
             stale_while_refreshing=ms_token_settings.JWKS_STALE_WHILE_REFRESHING,
             outage_grace=ms_token_settings.JWKS_OUTAGE_GRACE,
         )
+
+
+# A key and its 32 raw bytes.
+VerifyingKey = tuple[Ed25519PublicKey, bytes]
+
+
+def _with_raw_bytes(keys: dict[str, Ed25519PublicKey]) -> dict[str, VerifyingKey]:
+    return {kid: (key, key.public_bytes_raw()) for kid, key in keys.items()}
 
 
 def withdrawal_bound(policy: RefreshPolicy) -> float:
@@ -166,23 +171,28 @@ class RemoteKeySet:
         self.clock = clock
         # (keys by kid, fresh until): replaced whole, so a reader sees one fetch's keys with
         # that fetch's freshness, never a mix.
-        self._current: tuple[dict[str, Ed25519PublicKey], float] = ({}, -math.inf)
+        self._current: tuple[dict[str, VerifyingKey], float] = ({}, -math.inf)
         self._lock = threading.Lock()
         self._fetched_at: float | None = None  # when the last successful fetch started
         self._failed_at: float | None = None  # when the last fetch failed, if none succeeded since
         self._failures = 0
         self._last_error: KeySetUnavailable | None = None
         self._fetching: threading.Event | None = None  # set when the fetch in flight is over
+        self.fetches = 0  # fetches over, failed or not (for tests and diagnostics)
         self._local = threading.local()  # this thread's keep-alive session (peer_session)
 
     def get(self, kid: str) -> Ed25519PublicKey:
+        return self.verifying_key(kid)[0]
+
+    def verifying_key(self, kid: str) -> VerifyingKey:
+        """The key ``kid`` and its raw bytes (what libsodium verifies with, read once per key)."""
         keys, fresh_until = self._current
         key = keys.get(kid)
         if key is not None and self.clock() < fresh_until:
             return key
         return self._get_slow(kid)
 
-    def _get_slow(self, kid: str) -> Ed25519PublicKey:
+    def _get_slow(self, kid: str) -> VerifyingKey:
         waited = False
         while True:
             with self._lock:
@@ -241,7 +251,13 @@ class RemoteKeySet:
         """Fetch, then install the keys or count the failure, then let waiters go."""
         started = self.clock()
         try:
-            keys, fresh_for = self._fetch()
+            try:
+                keys, fresh_for = self._fetch()
+            except KeySetUnavailable:
+                raise
+            except Exception as unexpected:  # whatever a peer's answer did to us: never a 500
+                logger.exception("JWKS of %s: unexpected error", self.url)
+                raise KeySetUnavailable(f"cannot read {self.url}: {unexpected!r}") from unexpected
         except KeySetUnavailable as error:
             with self._lock:
                 self._failed_at = self.clock()
@@ -251,7 +267,7 @@ class RemoteKeySet:
             self._warn(error, started, fetched_at)
         else:
             with self._lock:
-                self._current = (keys, started + fresh_for)
+                self._current = (_with_raw_bytes(keys), started + fresh_for)
                 self._fetched_at = started
                 self._failed_at = None
                 self._failures = 0
@@ -259,6 +275,7 @@ class RemoteKeySet:
         finally:
             with self._lock:
                 self._fetching = None
+                self.fetches += 1
             done.set()
 
     def _warn(self, error: KeySetUnavailable, now: float, fetched_at: float | None) -> None:
@@ -277,17 +294,17 @@ class RemoteKeySet:
                 "its tokens get 503 until it answers", self.url, error, now - fetched_at,
             )
 
-    def wait_for_fetch(self, timeout: float = 5.0) -> None:
-        """Return once no fetch is in flight (or after ``timeout``): for tests and shutdown."""
+    def wait_for_fetch(self, timeout: float = 5.0) -> bool:
+        """Wait until no fetch is in flight, at most ``timeout`` seconds: for tests and shutdown.
+        False if one still is."""
         fetching = self._fetching
-        if fetching is not None:
-            fetching.wait(timeout)
+        return fetching is None or fetching.wait(timeout)
 
     def set_keys(self, keys: dict[str, Ed25519PublicKey]) -> None:
         """Install keys as if just fetched (for tests that run no peer)."""
         with self._lock:
             now = self.clock()
-            self._current = (dict(keys), now + self.policy.refresh_interval)
+            self._current = (_with_raw_bytes(keys), now + self.policy.refresh_interval)
             self._fetched_at = now
             self._failed_at = None
             self._failures = 0
@@ -310,11 +327,11 @@ class RemoteKeySet:
                 raise KeySetUnavailable(f"cannot fetch {self.url}: answered {response.status_code}")
             read_answer(response, deadline=deadline, max_bytes=MAX_JWKS_BYTES)
             document = answer_json(response)
+            fresh_for = freshness(
+                response.headers.get("Cache-Control"), response.headers.get("Age"), self.policy.refresh_interval
+            )
         except (requests.RequestException, TransportError, AnswerTooSlow, AnswerTooLarge, ValueError) as exc:
             raise KeySetUnavailable(f"cannot fetch {self.url}: {exc}") from exc
-        fresh_for = freshness(
-            response.headers.get("Cache-Control"), response.headers.get("Age"), self.policy.refresh_interval
-        )
         return parse_jwks(document), fresh_for
 
 
@@ -360,8 +377,13 @@ def public_key(issuer: str, kid: str) -> Ed25519PublicKey:
     ``UnknownKeyError`` (the issuer publishes no such key) or ``KeySetUnavailable`` (its keys
     cannot be had, our own missing key included). Callers map these to their own errors.
     """
+    return verifying_key(issuer, kid)[0]
+
+
+def verifying_key(issuer: str, kid: str) -> VerifyingKey:
+    """``public_key``, with its raw bytes (kept with the key: verify takes them per token)."""
     if issuer != ms_token_settings.SERVICE_NAME:
-        return remote_key_set(issuer).get(kid)
+        return remote_key_set(issuer).verifying_key(kid)
     return _own_key(kid, retired_for=0)
 
 
@@ -369,10 +391,10 @@ def own_verifying_key(kid: str) -> Ed25519PublicKey:
     """Our own key ``kid`` for a token that only this service verifies (a refresh token, say):
     as ``public_key`` for ourselves, and a replaced key too, no longer published, until
     ``RETIRED_KEY_VERIFIES_FOR`` after it stopped signing. Raises as ``public_key``."""
-    return _own_key(kid, retired_for=ms_token_settings.RETIRED_KEY_VERIFIES_FOR)
+    return _own_key(kid, retired_for=ms_token_settings.RETIRED_KEY_VERIFIES_FOR)[0]
 
 
-def _own_key(kid: str, *, retired_for: float) -> Ed25519PublicKey:
+def _own_key(kid: str, *, retired_for: float) -> VerifyingKey:
     try:
         ring = own_key_ring()
     except KeyConfigurationError as error:
@@ -380,7 +402,7 @@ def _own_key(kid: str, *, retired_for: float) -> Ed25519PublicKey:
     key = ring.verifying_key(kid, retired_for=retired_for)
     if key is None:
         raise UnknownKeyError(f"no own key {kid!r}")
-    return key.public_key
+    return key.public_key, key.public_bytes
 
 
 def clear_remote_key_sets() -> None:

@@ -19,7 +19,6 @@ A key is, in turn:
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -37,6 +36,7 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .encoding import b64url_encode
 from .settings import ms_token_settings, on_reload
 
 KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -56,7 +56,8 @@ OWN_KEYS_CHECK_INTERVAL = 5.0
 # to the second.
 ACTIVATION_SECONDS = 70
 # A replaced key stays published this long: longer than any token that other services verify
-# with it lives (an X-MS-TOKEN, a transaction token, the shop's access tokens), plus leeway.
+# with it lives (an X-MS-TOKEN, a transaction token, end users' access tokens a service signs
+# with its keys), plus leeway.
 RETENTION_SECONDS = 600
 
 KeyState = Literal["pending", "signing", "retired", "revoked"]
@@ -70,15 +71,11 @@ class KeyNotFound(LookupError):
     """The service has no key with that kid."""
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def thumbprint(public_key: Ed25519PublicKey) -> str:
     """RFC 7638 JWK thumbprint of an Ed25519 public key."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url(raw)}, separators=(",", ":"))
-    return b64url(hashlib.sha256(canonical.encode()).digest())
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": b64url_encode(raw).decode()}, separators=(",", ":"))
+    return b64url_encode(hashlib.sha256(canonical.encode()).digest()).decode()
 
 
 @dataclass(frozen=True)
@@ -111,7 +108,7 @@ class SigningKey:
         return {
             "kty": "OKP",
             "crv": "Ed25519",
-            "x": b64url(self.public_bytes),
+            "x": b64url_encode(self.public_bytes).decode(),
             "kid": self.kid,
             "alg": "EdDSA",
             "use": "sig",
@@ -431,7 +428,8 @@ def revoke_key(ring: KeyRing, kid: str, keys_dir: Path | None = None, *, now: in
 
     The record is appended to ``<keys_dir>/<service>/revoked.jsonl`` and made durable before
     anything else; then the key's file, if it is one of ``keys_dir``, is renamed out of the
-    loader's sight (kept, for the record). A running service rereads both within 5 s.
+    loader's sight (kept, for the record). A running service rereads both within
+    ``OWN_KEYS_CHECK_INTERVAL``.
     """
     key = next((key for key in ring.keys if key.kid == kid), None)
     if key is None:
@@ -489,30 +487,33 @@ class _CachedKeyRing:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._lock = threading.Lock()
-        self._ring: KeyRing | None = None
-        self._service: str | None = None
+        # (ring, its service, when its source was last checked): replaced whole, so a reader
+        # without the lock never pairs one ring with another's service or check time.
+        self._current: tuple[KeyRing, str, float] | None = None
         self._stamp: object = None
-        self._checked_at = 0.0
 
     def get(self, service: str) -> KeyRing:
         now = self.clock()
-        ring = self._ring
-        if ring is not None and self._service == service and now - self._checked_at < self.check_interval:
-            return ring
+        current = self._current
+        if current is not None and current[1] == service and now - current[2] < self.check_interval:
+            return current[0]
         with self._lock:
+            current = self._current
             stamps = _source_stamps(service)
-            if self._ring is None or self._service != service or stamps != self._stamp:
-                self._ring = configured_key_ring(service)
-                self._service = service
+            if current is None or current[1] != service or stamps != self._stamp:
+                ring = configured_key_ring(service)  # built whole before anyone sees it
                 newest = max((stamp[0] for stamp in stamps if stamp is not None), default=None)
                 settled = newest is None or time.time() - newest / 1e9 >= self.settle_seconds
                 self._stamp = stamps if settled else _UNSETTLED
-            self._checked_at = now
-            return self._ring
+            else:
+                ring = current[0]
+            self._current = (ring, service, now)
+            return ring
 
     def clear(self) -> None:
         with self._lock:
-            self._ring = None
+            self._current = None
+            self._stamp = None
 
 
 _own_key_ring = _CachedKeyRing()

@@ -5,8 +5,9 @@ from django.db import models
 class UsedToken(models.Model):
     # "<iss>:<jti>": the primary key makes the insert itself the atomic "first one wins".
     key = models.CharField(max_length=200, primary_key=True)
-    # Unix seconds after which the token is refused as expired anyway, and the row may go.
-    expires_at = models.BigIntegerField(db_index=True)
+    # Unix seconds after which the token is refused as expired anyway, and the row may go. The
+    # column keeps its first name (expires_at): renamed in Python only (migration 0002).
+    remember_until = models.BigIntegerField(db_column="expires_at", db_index=True)
 
     class Meta:
         verbose_name = "used service token"

@@ -28,6 +28,7 @@ from urllib3.exceptions import ReadTimeoutError
 
 from . import __version__
 from . import exceptions as exc
+from .keys import KeyConfigurationError
 from .settings import ms_token_settings
 from .transport import AnswerTooSlow
 
@@ -148,23 +149,30 @@ def observed_admission(admit: Callable[_P, _R]) -> Callable[_P, _R]:
     return observed
 
 
+_store_labels: dict[type, str] = {}  # by store class: worked out once, not per claim
+
+
 def store_label(store: ReplayStore) -> str:
     """``database`` for ``DatabaseReplayStore``, ``redis`` for ``RedisReplayStore``, ..."""
-    return type(store).__name__.removesuffix("ReplayStore").lower() or "custom"
+    kind = type(store)
+    label = _store_labels.get(kind)
+    if label is None:
+        label = _store_labels[kind] = kind.__name__.removesuffix("ReplayStore").lower() or "custom"
+    return label
 
 
-def observed_claim(store: ReplayStore, key: str, expires_at: int) -> bool:
-    """``store.claim(key, expires_at)`` in a span of its own, timed."""
+def observed_claim(store: ReplayStore, key: str, remember_until: int) -> bool:
+    """``store.claim(key, remember_until)`` in a span of its own, timed."""
     span = _tracer.start_span(REPLAY_CLAIM_SPAN) if _tracing() else None
     outcome = UNAVAILABLE
     label = store_label(store)
     started = time.perf_counter()
     try:
         if span is None:
-            fresh = store.claim(key, expires_at)
+            fresh = store.claim(key, remember_until)
         else:
             with trace.use_span(span, record_exception=False, set_status_on_exception=False):
-                fresh = store.claim(key, expires_at)
+                fresh = store.claim(key, remember_until)
         outcome = "claimed" if fresh else "replayed"
         return fresh
     finally:
@@ -198,7 +206,7 @@ def call_outcome(status: int | None, error: BaseException | None, peer: str) -> 
         return "ok" if status is not None and status < 400 else "client_error"
     if not isinstance(error, exc.ServiceCallError):
         return "error"
-    if error.service != peer:
+    if error.service != peer or isinstance(error.__cause__, KeyConfigurationError):
         return "no_token"
     if error.status in (401, 403):
         return "refused"

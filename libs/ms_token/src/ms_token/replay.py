@@ -1,6 +1,7 @@
-"""The replay store: remembers every accepted ``(iss, jti)`` until the token expires.
+"""The replay store: remembers every accepted ``(iss, jti)`` until its token can no longer pass
+the expiry check (``remember_until``: Unix seconds, its ``exp`` plus the leeway and a margin).
 
-``claim(key, expires_at)`` is atomic across threads, processes and replicas: it returns True
+``claim(key, remember_until)`` is atomic across threads, processes and replicas: it returns True
 for the first claim of a key and False ever after. The callee's database is the default store
 (an ``INSERT ... ON CONFLICT DO NOTHING`` into a primary-key table: one statement, no
 exception, no savepoint); Redis (``SET NX EX``) when ``MS_TOKEN["REPLAY_CACHE"]`` is a ``redis://`` URL.
@@ -15,17 +16,17 @@ import threading
 import time
 from typing import Protocol
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .exceptions import ReplayStoreUnavailable
-from .settings import MSTokenSettings, ms_token_settings
+from .settings import MSTokenSettings, ms_token_settings, on_reload
 
 logger = logging.getLogger(__name__)
 
 
 class ReplayStore(Protocol):
-    def claim(self, key: str, expires_at: int) -> bool: ...
+    def claim(self, key: str, remember_until: int) -> bool: ...
 
     def ping(self) -> None: ...
 
@@ -39,6 +40,7 @@ class DatabaseReplayStore:
         self.async_commit = async_commit
         self._claims = itertools.count(1)
         self._table = UsedToken._meta.db_table
+        self._until_column = UsedToken._meta.get_field("remember_until").column
         self._insert_sqls: dict[bool, str] = {}  # in a transaction? -> the claim's SQL
 
     def _insert_sql(self, connection: BaseDatabaseWrapper) -> str:
@@ -52,10 +54,11 @@ class DatabaseReplayStore:
     def _build_insert_sql(self, connection: BaseDatabaseWrapper, in_transaction: bool) -> str:
         table = connection.ops.quote_name(self._table)
         if connection.vendor == "mysql":
-            return f"INSERT IGNORE INTO {table} (`key`, expires_at) VALUES (%s, %s)"
+            return f"INSERT IGNORE INTO {table} (`key`, `{self._until_column}`) VALUES (%s, %s)"
         key = connection.ops.quote_name("key")
+        until = connection.ops.quote_name(self._until_column)
         if connection.vendor == "postgresql" and self.async_commit and not in_transaction:
-            # Don't wait for the WAL flush of this one insert (0.25 ms -> 0.1 ms): the row is
+            # Don't wait for the WAL flush of this one insert (README: its cost): the row is
             # visible to every other session at once, so concurrent copies are still refused;
             # only a database crash could forget the last fraction of a second of jtis.
             # set_config(..., true) lasts to the end of the transaction: here, this statement's
@@ -63,21 +66,27 @@ class DatabaseReplayStore:
             # service's own writes commit asynchronously, so there the plain insert runs.
             return (
                 "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
-                f"INSERT INTO {table} ({key}, expires_at) SELECT %s, %s FROM quick ON CONFLICT DO NOTHING"
+                f"INSERT INTO {table} ({key}, {until}) SELECT %s, %s FROM quick ON CONFLICT DO NOTHING"
             )
-        return f"INSERT INTO {table} ({key}, expires_at) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+        return f"INSERT INTO {table} ({key}, {until}) VALUES (%s, %s) ON CONFLICT DO NOTHING"
 
-    def claim(self, key: str, expires_at: int) -> bool:
+    def claim(self, key: str, remember_until: int) -> bool:
         connection = connections[self.alias]
         try:
-            claimed = self._insert(connection, key, expires_at)
+            claimed = self._insert(connection, key, remember_until)
         except (DatabaseError, InterfaceError) as error:  # Django's InterfaceError is no DatabaseError
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): {error}") from error
         if next(self._claims) % self.prune_every == 0:
-            self.prune()
+            if connection.in_atomic_block:
+                # The caller's transaction (ATOMIC_REQUESTS, say) is not ours to slow down or to
+                # break: a failed DELETE would abort it. Pruned once it commits, outside it (a
+                # rollback drops the prune; a later claim prunes).
+                transaction.on_commit(self.prune, using=self.alias)
+            else:
+                self.prune()
         return claimed
 
-    def _insert(self, connection: BaseDatabaseWrapper, key: str, expires_at: int) -> bool:
+    def _insert(self, connection: BaseDatabaseWrapper, key: str, remember_until: int) -> bool:
         # The claim is most often a request's first statement, and with CONN_HEALTH_CHECKS Django
         # would first spend a round trip ("SELECT 1") on checking the kept connection. Here the
         # claim is that check: on a broken connection it fails, the connection is closed, and
@@ -92,18 +101,18 @@ class DatabaseReplayStore:
         if checks_connection:
             setattr(connection, "health_check_done", True)  # an internal flag the type stubs lack
         try:
-            return self._run_insert(connection, key, expires_at)
+            return self._run_insert(connection, key, remember_until)
         except (InterfaceError, OperationalError):
             if not checks_connection or connection.is_usable():
                 raise
         connection.close()
-        if not self._run_insert(connection, key, expires_at):
+        if not self._run_insert(connection, key, remember_until):
             # The lost attempt may have committed before the connection broke: a row found now
             # is ours or a replay's, and nobody can tell. Refuse, as unavailable (retryable).
             raise ReplayStoreUnavailable(f"replay store (database {self.alias!r}): connection lost mid-claim")
         return True
 
-    def _run_insert(self, connection: BaseDatabaseWrapper, key: str, expires_at: int) -> bool:
+    def _run_insert(self, connection: BaseDatabaseWrapper, key: str, remember_until: int) -> bool:
         sql = self._insert_sql(connection)
         if _can_prepare(connection):
             # A server-binding cursor, which psycopg prepares once the statement has run
@@ -115,20 +124,21 @@ class DatabaseReplayStore:
 
             connection.ensure_connection()
             with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-                cursor.execute(sql, (key, expires_at))
+                cursor.execute(sql, (key, remember_until))
                 return cursor.rowcount == 1
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key, expires_at])
+            cursor.execute(sql, [key, remember_until])
             inserted: int = cursor.rowcount
             return inserted == 1
 
     def prune(self, now: float | None = None) -> int:
-        """Delete expired rows. Runs on every N-th insert, so no cron job is needed."""
+        """Delete expired rows. Runs on every N-th claim, so no cron job is needed; a claim
+        inside a transaction leaves it until that transaction commits."""
         from .models import UsedToken
 
         cutoff = int(time.time() if now is None else now)
         try:
-            deleted, _ = UsedToken.objects.using(self.alias).filter(expires_at__lt=cutoff).delete()
+            deleted, _ = UsedToken.objects.using(self.alias).filter(remember_until__lt=cutoff).delete()
         except DatabaseError as error:  # pruning is housekeeping: the claim already succeeded
             logger.warning("replay store: pruning failed: %s", error)
             return 0
@@ -163,8 +173,8 @@ class RedisReplayStore:
         self._errors = redis.RedisError
         self.client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
 
-    def claim(self, key: str, expires_at: int) -> bool:
-        seconds = max(1, math.ceil(expires_at - time.time()))
+    def claim(self, key: str, remember_until: int) -> bool:
+        seconds = max(1, math.ceil(remember_until - time.time()))
         try:
             return bool(self.client.set(self.prefix + key, b"1", nx=True, ex=seconds))
         except self._errors as error:
@@ -202,3 +212,10 @@ def _make_store(config: MSTokenSettings) -> ReplayStore:
         prune_every=config.REPLAY_PRUNE_EVERY,
         async_commit=config.REPLAY_ASYNC_COMMIT,
     )
+
+
+@on_reload
+def clear_replay_stores() -> None:
+    """Forget the stores made with the settings before (their pruning, commit mode, timeout)."""
+    with _stores_lock:
+        _stores.clear()

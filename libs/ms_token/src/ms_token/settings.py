@@ -10,8 +10,9 @@ configured settings.
 """
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-# The token format's own ceiling: a token lives never more than 300 s. A setting may lower it.
+# The token format's own ceiling on a token's life (SPEC.md, seconds). A setting may lower it.
 FORMAT_MAX_TOKEN_TTL = 300
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
@@ -96,28 +97,96 @@ class MSTokenSettings:
     """``ms_token_settings.NAME``: the ``MS_TOKEN`` value, else the default, checked once."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Reentrant: resolving imports the dotted paths of the settings, which may read them.
+        self._lock = threading.RLock()
         self._resolved: dict[str, Any] | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"no ms_token setting {name!r}")
-        resolved = self._resolved
-        if resolved is None:
-            with self._lock:
-                resolved = self._resolved
-                if resolved is None:
-                    resolved = self._resolved = _resolve(getattr(settings, "MS_TOKEN", None) or {})
-        value = resolved[name]
-        # Cached on the instance: later reads are a plain attribute lookup (the hot path).
-        self.__dict__[name] = value
+        # Only a name's first read after a (re)load comes here, so the lock costs the hot path
+        # nothing; holding it while caching means a reload cannot slip in between reading the
+        # old values and caching one of them (which would then outlive the reload).
+        with self._lock:
+            resolved = self._resolved
+            if resolved is None:
+                resolved = self._resolved = _resolve(getattr(settings, "MS_TOKEN", None) or {})
+            value = resolved[name]
+            # Cached on the instance: later reads are a plain attribute lookup (the hot path).
+            self.__dict__[name] = value
         return value
 
     def reload(self) -> None:
         with self._lock:
+            self._resolved = None
             for name in DEFAULTS:
                 self.__dict__.pop(name, None)
-            self._resolved = None
+
+
+def _number(minimum: float, *, above: bool = False) -> Callable[[Any], bool]:
+    return lambda v: type(v) in (int, float) and (v > minimum if above else v >= minimum)
+
+
+def _integer(minimum: int) -> Callable[[Any], bool]:
+    return lambda v: type(v) is int and v >= minimum
+
+
+def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _path(value: Any) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def _flag(value: Any) -> bool:
+    return type(value) is bool
+
+
+# What each plain value must be (the others are checked, and normalised, in _resolve).
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "SIGNING_KEY": (_optional(lambda v: isinstance(v, str)), "PEM text or None"),
+    "SIGNING_KEY_FILE": (_optional(_path), "a path or None"),
+    "KEYS_DIR": (_optional(_path), "a path or None"),
+    "RETIRED_KEY_VERIFIES_FOR": (_number(0), "a number of seconds (not negative)"),
+    "JWKS_REFRESH_INTERVAL": (_number(0, above=True), "a positive number of seconds"),
+    "JWKS_STALE_WHILE_REFRESHING": (_number(0), "a number of seconds (not negative)"),
+    "JWKS_OUTAGE_GRACE": (_number(0), "a number of seconds (not negative)"),
+    "TOKEN_TTL": (_integer(1), "a whole number of seconds"),
+    "MAX_TOKEN_TTL": (_integer(1), "a whole number of seconds"),
+    "LEEWAY": (_number(0), "a number of seconds (not negative)"),
+    "MAX_TOKEN_BYTES": (_integer(1), "a positive whole number of bytes"),
+    "REPLAY_DATABASE": (_name, "a database alias"),
+    "REPLAY_PRUNE_EVERY": (_integer(1), "a positive whole number of claims"),
+    "REPLAY_ASYNC_COMMIT": (_flag, "True or False"),
+    "REDIS_TIMEOUT": (_number(0, above=True), "a positive number of seconds"),
+    "TOKEN_SOURCE": (_name, "a name in TOKEN_SOURCES"),
+    "TOKEN_SOURCES": (
+        lambda v: isinstance(v, Mapping) and all(_name(k) and _name(p) for k, p in v.items()),
+        "a dict of name -> dotted path",
+    ),
+    "TOKEN_SERVICE_ISSUER": (_optional(_name), "a service name or None"),
+    "TXN_TOKEN_ISSUER": (_optional(_name), "a service name or None"),
+    "TXN_TOKEN_AUDIENCE": (_optional(_name), "a name or None"),
+    "TXN_TOKEN_TTL": (_integer(1), "a whole number of seconds"),
+    "CONNECT_TIMEOUT": (_number(0, above=True), "a positive number of seconds"),
+    "READ_TIMEOUT": (_number(0, above=True), "a positive number of seconds"),
+    "RETRIES": (_integer(0), "a whole number (not negative)"),
+    "BACKOFF_FACTOR": (_number(0), "a number (not negative)"),
+    "TRUST_ENV": (_flag, "True or False"),
+}
+
+
+def check_ttl(ttl: Any, maximum: int, what: str) -> int:
+    """``ttl`` if it is a whole number of seconds within 1..``maximum``, else ValueError: the one
+    check of a token lifetime (settings, ``mint``, transaction tokens)."""
+    if type(ttl) is not int or not 0 < ttl <= maximum:
+        raise ValueError(f"{what} must be within 1..{maximum} seconds")
+    return ttl
 
 
 def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
@@ -130,36 +199,35 @@ def _resolve(user: Mapping[str, Any]) -> dict[str, Any]:
     name = values["SERVICE_NAME"]
     if not isinstance(name, str) or not name:
         raise ImproperlyConfigured("MS_TOKEN['SERVICE_NAME'] must name this service")
+    # "" for "none" (an unset environment variable, say), as None.
+    for optional_name in ("TOKEN_SERVICE_ISSUER", "TXN_TOKEN_ISSUER", "TXN_TOKEN_AUDIENCE", "REPLAY_CACHE"):
+        values[optional_name] = values[optional_name] or None
+    for setting, (valid, what) in _CHECKS.items():
+        if not valid(values[setting]):
+            # The type, not the value: SIGNING_KEY is a secret.
+            given = type(values[setting]).__name__
+            raise ImproperlyConfigured(f"MS_TOKEN['{setting}'] must be {what} (the {given} given is not)")
     for mapping in ("SERVICE_URLS", "JWKS_URLS"):
-        if not isinstance(values[mapping], Mapping):
+        urls = values[mapping]
+        # An empty JWKS URL means none of its own: the one under SERVICE_URLS.
+        url_given = _name if mapping == "SERVICE_URLS" else (lambda url: isinstance(url, str))
+        if not isinstance(urls, Mapping) or not all(_name(peer) and url_given(url) for peer, url in urls.items()):
             raise ImproperlyConfigured(f"MS_TOKEN['{mapping}'] must map service name -> URL")
-        values[mapping] = {peer: str(url).rstrip("/") for peer, url in values[mapping].items()}
+        values[mapping] = {peer: url.rstrip("/") for peer, url in urls.items()}
     values["TRUSTED_ISSUERS"] = _trust_policy(values["TRUSTED_ISSUERS"])
     for path_setting in ("SIGNING_KEY_FILE", "KEYS_DIR"):
         if values[path_setting]:
             values[path_setting] = Path(values[path_setting])
-    for seconds in ("RETIRED_KEY_VERIFIES_FOR", "JWKS_REFRESH_INTERVAL", "JWKS_STALE_WHILE_REFRESHING", "JWKS_OUTAGE_GRACE"):
-        value = values[seconds]
-        if type(value) not in (int, float) or value < 0 or (seconds == "JWKS_REFRESH_INTERVAL" and value == 0):
-            raise ImproperlyConfigured(f"MS_TOKEN['{seconds}'] must be a number of seconds (not negative)")
-    if not 0 < values["MAX_TOKEN_TTL"] <= FORMAT_MAX_TOKEN_TTL:
-        raise ImproperlyConfigured(f"MS_TOKEN: MAX_TOKEN_TTL must be within 1..{FORMAT_MAX_TOKEN_TTL}")
-    if not 0 < values["TOKEN_TTL"] <= values["MAX_TOKEN_TTL"]:
-        raise ImproperlyConfigured("MS_TOKEN: TOKEN_TTL must be positive and at most MAX_TOKEN_TTL")
+    try:
+        check_ttl(values["MAX_TOKEN_TTL"], FORMAT_MAX_TOKEN_TTL, "MS_TOKEN['MAX_TOKEN_TTL']")
+        check_ttl(values["TOKEN_TTL"], values["MAX_TOKEN_TTL"], "MS_TOKEN['TOKEN_TTL'] (at most MAX_TOKEN_TTL)")
+        check_ttl(values["TXN_TOKEN_TTL"], FORMAT_MAX_TOKEN_TTL, "MS_TOKEN['TXN_TOKEN_TTL']")
+    except ValueError as error:
+        raise ImproperlyConfigured(str(error)) from None
     # Checked here, at first use, rather than at the first token (a 500 on every request).
-    store = values["REPLAY_CACHE"] or None
+    store = values["REPLAY_CACHE"]
     if store is not None and not (isinstance(store, str) and store.startswith(REDIS_SCHEMES)):
         raise ImproperlyConfigured("MS_TOKEN['REPLAY_CACHE'] must be None (the database) or a redis:// URL")
-    values["REPLAY_CACHE"] = store
-    values["TOKEN_SERVICE_ISSUER"] = values["TOKEN_SERVICE_ISSUER"] or None
-    for optional_name in ("TXN_TOKEN_ISSUER", "TXN_TOKEN_AUDIENCE"):
-        value = values[optional_name] or None
-        if value is not None and not isinstance(value, str):
-            raise ImproperlyConfigured(f"MS_TOKEN['{optional_name}'] must be a name or None")
-        values[optional_name] = value
-    ttl = values["TXN_TOKEN_TTL"]
-    if type(ttl) is not int or not 0 < ttl <= FORMAT_MAX_TOKEN_TTL:
-        raise ImproperlyConfigured(f"MS_TOKEN: TXN_TOKEN_TTL must be within 1..{FORMAT_MAX_TOKEN_TTL}")
     if values["TOKEN_SOURCE"] not in values["TOKEN_SOURCES"]:
         raise ImproperlyConfigured(
             f"MS_TOKEN['TOKEN_SOURCE']={values['TOKEN_SOURCE']!r} is not one of {sorted(values['TOKEN_SOURCES'])}"
@@ -174,8 +242,9 @@ def _trust_policy(raw: Any) -> dict[str, frozenset[str]]:
         raise ImproperlyConfigured("MS_TOKEN['TRUSTED_ISSUERS'] must map issuer -> list of scopes")
     policy = {}
     for issuer, scopes in raw.items():
-        if isinstance(scopes, str) or not all(isinstance(s, str) and s for s in scopes):
-            raise ImproperlyConfigured(f"MS_TOKEN: scopes for {issuer!r} must be a list of strings")
+        if not _name(issuer) or isinstance(scopes, (str, Mapping)) or not isinstance(scopes, Iterable) \
+                or not all(isinstance(s, str) and s for s in scopes):
+            raise ImproperlyConfigured(f"MS_TOKEN['TRUSTED_ISSUERS']: scopes for {issuer!r} must be a list of strings")
         policy[issuer] = frozenset(scopes)
     return policy
 
@@ -187,7 +256,7 @@ def _callable(value: Any) -> Callable[[], Mapping[str, str]] | None:
         given: Callable[[], Mapping[str, str]] = value
         return given
     if isinstance(value, str):
-        hook: Callable[[], Mapping[str, str]] = import_string(value)
+        hook: Callable[[], Mapping[str, str]] = _imported("PEER_HEADERS", value)
         return hook
     raise ImproperlyConfigured("MS_TOKEN['PEER_HEADERS'] must be a callable or its dotted path")
 
@@ -198,8 +267,15 @@ def _metrics(value: Any) -> Any:
 
         return NoMetrics()
     if isinstance(value, str):
-        value = import_string(value)
+        value = _imported("METRICS", value)
     return value() if isinstance(value, type) else value
+
+
+def _imported(setting: str, dotted: str) -> Any:
+    try:
+        return import_string(dotted)
+    except ImportError as error:
+        raise ImproperlyConfigured(f"MS_TOKEN['{setting}']: cannot import {dotted!r}: {error}") from error
 
 
 ms_token_settings = MSTokenSettings()

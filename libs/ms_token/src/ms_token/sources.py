@@ -1,9 +1,9 @@
 """Where the client's tokens come from: ``MS_TOKEN_SOURCE`` (``MS_TOKEN["TOKEN_SOURCE"]``).
 
 - ``self`` (default), ``SelfSignedTokenSource``: each token is signed with this service's own key.
-- ``token-service``, ``TokenServiceTokenSource``: each token is asked from the central token
-  service (the user service's ``POST /api/service-tokens/``), which signs it with its key and
-  names us in ``sub``.
+- ``token-service``, ``TokenServiceTokenSource``: each token is asked from a central token
+  service (``TOKEN_SERVICE_ISSUER``'s ``POST /api/service-tokens/``), which signs it with its
+  key and names us in ``sub``.
 
 Another source is a class with the same ``token`` method, registered by name in
 ``MS_TOKEN["TOKEN_SOURCES"]``.
@@ -11,15 +11,13 @@ Another source is a class with the same ``token`` method, registered by name in
 from __future__ import annotations
 
 import logging
-import re
 from typing import Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 from .keys import SigningKey
-from .client import ServiceClient, connection_retries
-from .transport import answer_json, error_code
+from .client import ServiceClient, connection_retries, exchange_for_token
 from .exceptions import ServiceCallError
 from .settings import ms_token_settings
 from .tokens import body_hash, mint, query_hash, txn_token_hash
@@ -29,7 +27,6 @@ logger = logging.getLogger(__name__)
 # The token service's endpoint, and the scope its client assertion must carry.
 TOKEN_ENDPOINT_PATH = "/api/service-tokens/"
 ASSERTION_SCOPE = "service-tokens:request"
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class TokenSource(Protocol):
@@ -62,7 +59,8 @@ class TokenServiceTokenSource:
     body and transaction token (``qh``, ``bh``, ``tth``). The POST is authenticated by a client
     assertion in the spirit of RFC 7523 ``private_key_jwt``:
     an ordinary X-MS-TOKEN that we sign ourselves (``assertion_source``), for the token service
-    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living 30 s and
+    (``aud``), scope ``service-tokens:request``, bound to this POST and its body, living
+    ``TOKEN_TTL`` and
     accepted once. The answer's ``token`` is signed by the token service (``iss``) and names us
     in ``sub``; the callee checks it as any token, against its own policy for us.
 
@@ -112,23 +110,12 @@ class TokenServiceTokenSource:
         if txn_token is not None:
             wanted["txn_token_hash"] = txn_token_hash(txn_token)
         try:
-            response = self.client.post(TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted)
-        except ServiceCallError as error:  # unreachable, too slow, garbage, 5xx, 401, 403
-            raise self._failed(error.reason, status=error.status) from error
-        if response.status_code != 200:
-            raise self._failed(f"answered {response.status_code} {error_code(response)}", status=response.status_code)
-        try:
-            document = answer_json(response)
-        except ValueError:
-            document = None
-        token = document.get("token") if isinstance(document, dict) else None
-        if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not _TOKEN_SHAPE.fullmatch(token):
-            raise self._failed("answered without a well-formed token", status=response.status_code)
-        return token
-
-    def _failed(self, reason: str, *, status: int | None = None) -> ServiceCallError:
-        logger.warning("token service %s: %s", self.token_service, reason)
-        return ServiceCallError(self.token_service, f"token service: {reason}", status=status)
+            return exchange_for_token(
+                self.client, TOKEN_ENDPOINT_PATH, scope=ASSERTION_SCOPE, json=wanted, field="token", status=200
+            )
+        except ServiceCallError as error:  # unreachable, too slow, garbage, 5xx, 401, 403, no token
+            logger.warning("token service %s: %s", self.token_service, error.reason)
+            raise ServiceCallError(self.token_service, f"token service: {error.reason}", status=error.status) from error
 
 
 def get_token_source() -> TokenSource:

@@ -71,8 +71,8 @@ class ManualClock:
 
 @contextmanager
 def own_keys_clock(clock: Callable[[], float]) -> Iterator[None]:
-    """Within, this service rereads its own keys on ``clock`` (it looks every 5 s of it, as it
-    does of the real clock): ``with own_keys_clock(clock): ... clock.advance(5)``."""
+    """Within, this service rereads its own keys on ``clock`` (it looks every
+    ``OWN_KEYS_CHECK_INTERVAL`` of it, as it does of the real clock): ``with own_keys_clock(clock): ... clock.advance(5)``."""
     cached = keys._own_key_ring
     cached.clock = clock
     cached.clear()

@@ -12,7 +12,7 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
 import requests
-from opentelemetry import propagate
+from opentelemetry import context, propagate
 
 from .settings import ms_token_settings
 
@@ -45,7 +45,10 @@ def peer_headers(**extra: str) -> dict[str, str]:
     ``traceparent``; nothing when there is none), and what ``MS_TOKEN["PEER_HEADERS"]`` adds
     (the id of the request being served, say)."""
     headers = {"Accept": "application/json", **extra}
-    propagate.inject(headers)
+    # An empty context (no SDK's span, no trace continued from a caller without one, no
+    # baggage) has nothing for any propagator to write: inject is skipped, not its result.
+    if context.get_current():
+        propagate.inject(headers)
     hook = ms_token_settings.PEER_HEADERS
     if hook is not None:
         headers.update(hook())

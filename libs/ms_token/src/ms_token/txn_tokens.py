@@ -25,10 +25,9 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .client import TXN_TOKEN_HEADER, ServiceClient, connection_retries
+from .client import TXN_TOKEN_HEADER, ServiceClient, connection_retries, exchange_for_token
 from .exceptions import SUBJECT_TOKEN_INVALID, ServiceCallError, SubjectTokenRejected
 from .settings import ms_token_settings, on_reload
-from .transport import answer_json, error_code
 
 __all__ = [
     "TXN_TOKEN_ENDPOINT_PATH",
@@ -43,7 +42,6 @@ __all__ = [
 TXN_TOKEN_ENDPOINT_PATH = "/api/txn-tokens/"
 TXN_TOKEN_REQUEST_SCOPE = "txn-tokens:request"
 META_KEY = "HTTP_TXN_TOKEN"
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _BEARER = re.compile(r"Bearer +([A-Za-z0-9._~+/-]+=*) *", re.IGNORECASE)
 _REQUEST_ATTRIBUTE = "_ms_token_txn_token"
 
@@ -69,25 +67,14 @@ class TxnTokenExchange:
 
     def exchange(self, subject_token: str) -> str:
         try:
-            response = self.client.post(
-                TXN_TOKEN_ENDPOINT_PATH, scope=TXN_TOKEN_REQUEST_SCOPE, json={"subject_token": subject_token}
+            return exchange_for_token(
+                self.client, TXN_TOKEN_ENDPOINT_PATH, scope=TXN_TOKEN_REQUEST_SCOPE,
+                json={"subject_token": subject_token}, field="txn_token", status=201,
             )
         except ServiceCallError as error:
             if error.status == 401 and error.code == SUBJECT_TOKEN_INVALID:
                 raise SubjectTokenRejected(f"{self.issuer} refused the subject token") from error
             raise
-        if response.status_code != 201:
-            raise ServiceCallError(
-                self.issuer, f"answered {response.status_code} {error_code(response)}", status=response.status_code
-            )
-        try:
-            document = answer_json(response)
-        except ValueError:
-            document = None
-        token = document.get("txn_token") if isinstance(document, dict) else None
-        if not isinstance(token, str) or len(token) > ms_token_settings.MAX_TOKEN_BYTES or not _TOKEN_SHAPE.fullmatch(token):
-            raise ServiceCallError(self.issuer, "answered without a well-formed transaction token")
-        return token
 
 
 def bearer_token(request: Any) -> str | None:

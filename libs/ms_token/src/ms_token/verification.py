@@ -13,7 +13,8 @@ The checks run cheapest first and stop at the first failure:
  8. the key ``kid`` is one the issuer publishes (its JWKS, cached; URL from our settings only;
     our own key ring when the issuer is this service)
  9. the Ed25519 signature (libsodium)
-10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63)
+10. claims present and well typed: strings, and integers (not bools, not floats) in [0, 2^63);
+    ``qh`` and ``bh``, when present, strings (``null`` too is refused)
 11. ``aud`` is this service, 12. ``exp``/``iat``/``nbf`` with leeway, lifetime <= maximum
 13. ``htm``/``htu``/``qh``/``bh`` match the request (a hash claim for a part the request lacks,
     or none for a part it has, is a mismatch)
@@ -26,7 +27,6 @@ The replay check (``replay.py``) comes last, in ``admission.py``; its refusal is
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -37,18 +37,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from nacl.bindings import crypto_sign_open
 from nacl.exceptions import BadSignatureError
 
-from .jwks import KeySetUnavailable, UnknownKeyError, public_key
+from .encoding import b64url_decode
+from .jwks import KeySetUnavailable, UnknownKeyError, VerifyingKey, verifying_key
 from .keys import KID_PATTERN
 from . import exceptions as exc
 from .settings import FORMAT_MAX_TOKEN_TTL, ms_token_settings
-from .tokens import ALGORITHM, TOKEN_TYPE, TXN_TOKEN_TYPE, body_hash, query_hash, txn_token_hash
+from .tokens import ALGORITHM, TOKEN_SHAPE, TOKEN_TYPE, TXN_TOKEN_TYPE, body_hash, query_hash, txn_token_hash
 
-# Three base64url segments; an Ed25519 signature (64 bytes) is exactly 86 characters.
-_TOKEN_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{86})")
 _HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
 _JTI_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _STRING_CLAIMS = ("iss", "aud", "jti", "scope", "htm", "htu")
 _TXN_STRING_CLAIMS = ("iss", "aud", "txn", "sub", "req_wl")
+_HASH_CLAIMS = ("qh", "bh")  # optional; when present, strings (tth: check 14's own code)
 _MAX_SUBJECT_LENGTH = 255
 _MAX_NUMERIC_DATE = 2**63
 # The replay store remembers a jti this much longer than the token can pass the expiry check,
@@ -73,11 +73,16 @@ class VerifiedToken:
     issuer: str  # iss: whose key signed it; with jti, the replay key
     jti: str
     scopes: frozenset[str]
-    expires_at: int  # exp + leeway + a margin: how long the replay store must remember the jti
+    remember_until: int  # exp + leeway + a margin: how long the replay store must remember the jti
     claims: dict[str, Any]
     caller: str  # the calling service: iss, or sub of a token-service token
     token_service: str | None = None  # iss of a token-service token (it vouched for caller)
     txn: VerifiedTxnToken | None = None  # the transaction token the call carried (tth)
+
+    @property
+    def expires_at(self) -> int:
+        """``remember_until``, by its earlier name (it is no expiry: the jti outlives the token)."""
+        return self.remember_until
 
 
 def rejection(code: str, detail: str, claims: dict[str, Any] | None = None) -> exc.TokenRejected:
@@ -89,11 +94,15 @@ def rejection(code: str, detail: str, claims: dict[str, Any] | None = None) -> e
 
 
 def signature_is_valid(key: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
-    """Ed25519 by libsodium: about half the CPU of OpenSSL's verify (39 against 80 µs on the
-    bench machine), and every call a service accepts pays it. libsodium is the stricter of the
-    two: it also refuses small-order and non-canonical points."""
+    """Ed25519 by libsodium: about half the CPU of OpenSSL's verify (README, "Speed"), and every
+    call a service accepts pays it. libsodium is the stricter of the two: it also refuses
+    small-order and non-canonical points."""
+    return _signature_is_valid(key.public_bytes_raw(), signature, message)
+
+
+def _signature_is_valid(raw_key: bytes, signature: bytes, message: bytes) -> bool:
     try:
-        crypto_sign_open(signature + message, key.public_bytes_raw())
+        crypto_sign_open(signature + message, raw_key)
     except BadSignatureError:
         return False
     return True
@@ -112,8 +121,9 @@ def _no_constants(name: str) -> None:
 
 def _json_segment(segment: str, what: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-        document = json.loads(raw, object_pairs_hook=_unique_keys, parse_constant=_no_constants)
+        raw = b64url_decode(segment)
+        # UTF-8 strictly (RFC 7515): json.loads of bytes would also take UTF-16, UTF-32 and a BOM.
+        document = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constants)
     except (ValueError, RecursionError) as error:  # binascii.Error, JSON, UTF-8: all ValueError
         raise rejection(exc.TOKEN_INVALID, f"{what} is not valid base64url JSON") from error
     if type(document) is not dict:
@@ -147,33 +157,59 @@ def _header_kid(segment: str, token_type: str = TOKEN_TYPE, valid: dict[str, str
     return kid
 
 
-def _numeric_date(claims: dict[str, Any], name: str) -> int:
+def _numeric_date(claims: dict[str, Any], name: str, logged: dict[str, Any] | None) -> int:
     value = claims.get(name)
     if type(value) is not int or not 0 <= value < _MAX_NUMERIC_DATE:
-        raise rejection(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", claims)
+        raise rejection(exc.TOKEN_INVALID, f"claim {name} must be an integer NumericDate", logged)
     return value
+
+
+# exp, iat and nbf (None when absent), each an integer NumericDate.
+Times = tuple[int, int, int | None]
+
+
+def _times(claims: dict[str, Any], logged: dict[str, Any] | None) -> Times:
+    """The token's times, typed (check 10); ``logged``: the claims a refusal names, if any."""
+    not_before = _numeric_date(claims, "nbf", logged) if "nbf" in claims else None
+    return _numeric_date(claims, "exp", logged), _numeric_date(claims, "iat", logged), not_before
+
+
+def _check_times(
+    times: Times, now: float, *, max_lifetime: int, expired: str, what: str, logged: dict[str, Any] | None,
+) -> None:
+    """Check 12, for both token types: not expired (refused with the code ``expired``), not
+    issued or valid in the future, lifetime within 1..``max_lifetime``; with the leeway.
+    ``what`` starts each refusal's detail."""
+    expires, issued, not_before = times
+    leeway = ms_token_settings.LEEWAY
+    if now > expires + leeway:
+        raise rejection(expired, f"{what}expired", logged)
+    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
+        raise rejection(exc.TOKEN_INVALID, f"{what}issued in the future", logged)
+    if not 0 < expires - issued <= max_lifetime:
+        raise rejection(exc.TOKEN_INVALID, f"{what}lifetime must be within 1..{max_lifetime} s", logged)
 
 
 def _segments(token: str) -> re.Match[str]:
     """Checks 1 and 2: the token's three segments (groups 1-3)."""
     if len(token) > ms_token_settings.MAX_TOKEN_BYTES:
         raise rejection(exc.TOKEN_INVALID, "token too large")
-    shape = _TOKEN_SHAPE.fullmatch(token)
+    shape = TOKEN_SHAPE.fullmatch(token)
     if shape is None:
         raise rejection(exc.TOKEN_INVALID, "token is not three base64url segments")
     return shape
 
 
-def _check_signature(shape: re.Match[str], key: Ed25519PublicKey, claims: dict[str, Any] | None) -> None:
+def _check_signature(shape: re.Match[str], key: VerifyingKey, claims: dict[str, Any] | None) -> None:
     """Check 9: the signature (group 3) over the header and payload segments as received."""
-    signature = base64.urlsafe_b64decode(shape.group(3) + "==")
-    if not signature_is_valid(key, signature, shape.string[: shape.end(2)].encode("ascii")):
+    signature = b64url_decode(shape.group(3))
+    if not _signature_is_valid(key[1], signature, shape.string[: shape.end(2)].encode("ascii")):
         raise rejection(exc.TOKEN_INVALID, "bad signature", claims)
 
 
-def _verifying_key(issuer: str, kid: str, claims: dict[str, Any] | None) -> Ed25519PublicKey:
+def _verifying_key(issuer: str, kid: str, claims: dict[str, Any] | None) -> VerifyingKey:
     try:
-        return public_key(issuer, kid)  # our own key ring when we are the issuer
+        return verifying_key(issuer, kid)  # our own key ring when we are the issuer
     except UnknownKeyError as error:
         raise rejection(exc.TOKEN_INVALID, "the issuer publishes no such key", claims) from error
     except KeySetUnavailable as error:
@@ -219,9 +255,11 @@ def verify(
     for name in _STRING_CLAIMS:
         if type(claims.get(name)) is not str:
             raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string", claims)
-    expires = _numeric_date(claims, "exp")
-    issued = _numeric_date(claims, "iat")
-    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    for name in _HASH_CLAIMS:
+        # null included: a "qh": null must not pass as the absent qh of a request without query.
+        if name in claims and type(claims[name]) is not str:
+            raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string when present", claims)
+    times = _times(claims, claims)
     jti = claims["jti"]
     if not _JTI_PATTERN.fullmatch(jti):
         raise rejection(exc.TOKEN_INVALID, "malformed jti", claims)
@@ -230,13 +268,7 @@ def verify(
         raise rejection(exc.TOKEN_AUDIENCE_MISMATCH, f"token is not meant for {config.SERVICE_NAME}", claims)
 
     now = time.time() if now is None else now
-    leeway = config.LEEWAY
-    if now > expires + leeway:
-        raise rejection(exc.TOKEN_EXPIRED, "token expired", claims)
-    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
-        raise rejection(exc.TOKEN_INVALID, "token issued in the future", claims)
-    if not 0 < expires - issued <= config.MAX_TOKEN_TTL:
-        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{config.MAX_TOKEN_TTL} s", claims)
+    _check_times(times, now, max_lifetime=config.MAX_TOKEN_TTL, expired=exc.TOKEN_EXPIRED, what="token ", logged=claims)
 
     if claims["htm"] != method or claims["htu"] != path:
         raise rejection(exc.TOKEN_REQUEST_MISMATCH, "token signed for another method or path", claims)
@@ -252,7 +284,8 @@ def verify(
     scopes = frozenset(claims["scope"].split())
     if not scopes <= granted:
         raise rejection(exc.INSUFFICIENT_SCOPE, "scope not granted to this caller", claims)
-    return VerifiedToken(issuer, jti, scopes, expires + leeway + _REPLAY_MARGIN, claims, caller, token_service, txn)
+    remember_until = times[0] + config.LEEWAY + _REPLAY_MARGIN
+    return VerifiedToken(issuer, jti, scopes, remember_until, claims, caller, token_service, txn)
 
 
 def _bound_txn_token(claims: dict[str, Any], txn_token: str | None, now: float) -> VerifiedTxnToken:
@@ -273,7 +306,8 @@ def _bound_txn_token(claims: dict[str, Any], txn_token: str | None, now: float) 
 def verify_txn_token(token: str, *, now: float | None = None) -> VerifiedTxnToken:
     """A transaction token (``typ`` ``txntoken+jwt``) of ``TXN_TOKEN_ISSUER`` for
     ``TXN_TOKEN_AUDIENCE``: shape and header as an X-MS-TOKEN's, a key its issuer publishes, the
-    signature, ``txn``/``sub``/``req_wl``, times with leeway, lifetime at most 300 s. Raises
+    signature, ``txn``/``sub``/``req_wl``, times with leeway, lifetime within the format's
+    ``FORMAT_MAX_TOKEN_TTL``. Raises
     ``TokenRejected`` (``txn_token_invalid``) or ``VerificationUnavailable`` (its issuer's keys)."""
     try:
         return _verify_txn_token(token, time.time() if now is None else now)
@@ -300,9 +334,7 @@ def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
     for name in _TXN_STRING_CLAIMS:
         if type(claims.get(name)) is not str:
             raise rejection(exc.TOKEN_INVALID, f"claim {name} must be a string")
-    expires = _numeric_date(claims, "exp")
-    issued = _numeric_date(claims, "iat")
-    not_before = _numeric_date(claims, "nbf") if "nbf" in claims else None
+    times = _times(claims, None)
     if not _JTI_PATTERN.fullmatch(claims["txn"]):
         raise rejection(exc.TOKEN_INVALID, "malformed txn")
     subject = claims["sub"]
@@ -310,11 +342,5 @@ def _verify_txn_token(token: str, now: float) -> VerifiedTxnToken:
         raise rejection(exc.TOKEN_INVALID, "malformed sub")
     if claims["aud"] != accepted_audience:
         raise rejection(exc.TOKEN_INVALID, f"not meant for {accepted_audience}")
-    leeway = config.LEEWAY
-    if now > expires + leeway:
-        raise rejection(exc.TOKEN_INVALID, "expired")
-    if issued > now + leeway or (not_before is not None and not_before > now + leeway):
-        raise rejection(exc.TOKEN_INVALID, "issued in the future")
-    if not 0 < expires - issued <= FORMAT_MAX_TOKEN_TTL:
-        raise rejection(exc.TOKEN_INVALID, f"lifetime must be within 1..{FORMAT_MAX_TOKEN_TTL} s")
-    return VerifiedTxnToken(accepted_issuer, claims["txn"], subject, claims["req_wl"], expires, claims)
+    _check_times(times, now, max_lifetime=FORMAT_MAX_TOKEN_TTL, expired=exc.TOKEN_INVALID, what="", logged=None)
+    return VerifiedTxnToken(accepted_issuer, claims["txn"], subject, claims["req_wl"], times[0], claims)

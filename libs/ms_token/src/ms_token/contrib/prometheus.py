@@ -20,9 +20,9 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-# An admission is tens of microseconds to a few milliseconds; a replay claim about as long.
+# Buckets for an admission and a replay claim, and for a call to a peer (up to its timeouts):
+# their usual durations are in the README ("Speed").
 FAST_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
-# A call to a peer: a millisecond or so, up to its timeouts.
 CALL_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 VERIFICATIONS = Counter(

@@ -6,8 +6,9 @@
   naming the peer, never a 500;
 - a ``SubjectTokenRejected`` (the end user's token refused by the transaction token service)
   becomes a 401 ``subject_token_invalid``;
-- an X-MS-TOKEN refusal carries ``WWW-Authenticate: MS-Token`` even when another
-  authentication class comes first (DRF takes that header from the first class only);
+- an X-MS-TOKEN refusal is a 401 carrying ``WWW-Authenticate: MS-Token`` even when another
+  authentication class comes first: DRF takes the challenge from the first class only, and
+  turns the 401 into a 403 when that class has none (``SessionAuthentication``, say);
 - an error body of DRF's ``{"detail": ...}`` shape names its ``code`` too
   (``{"detail": "...", "code": "token_replayed"}``): clients act on the code.
 
@@ -19,7 +20,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from rest_framework.exceptions import APIException
+from rest_framework import status
+from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.response import Response
 
 from ...exceptions import ServiceCallError, SubjectTokenRejected
@@ -57,6 +59,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     challenge = www_authenticate(exc)
     if challenge:
         response["WWW-Authenticate"] = challenge
+        # A refusal with a challenge of its own stays a 401 (RFC 9110: a 401 names a challenge,
+        # which DRF found none of in the view's first authentication class).
+        if response.status_code == status.HTTP_403_FORBIDDEN and isinstance(exc, AuthenticationFailed):
+            response.status_code = exc.status_code = status.HTTP_401_UNAUTHORIZED
     data = response.data
     if isinstance(exc, APIException) and isinstance(data, dict) and set(data) == {"detail"}:
         data["code"] = getattr(data["detail"], "code", None) or exc.default_code

@@ -59,7 +59,9 @@ class HasTxnTokenSubject(BasePermission):
 
     No transaction token: 403 ``txn_token_required``; one for another user: 403
     ``subject_mismatch`` (both raised, so that they win inside ``A | B``). A caller that is not
-    a service is not admitted (False).
+    a service is not admitted (False). A view whose URL does not capture
+    ``txn_token_subject_kwarg`` is a configuration error (``ImproperlyConfigured``), never a
+    comparison with a missing value.
     """
 
     def has_permission(self, request: Request, view: APIView) -> bool:
@@ -69,8 +71,14 @@ class HasTxnTokenSubject(BasePermission):
         name = getattr(view, "txn_token_subject_kwarg", None)
         if not name:
             raise ImproperlyConfigured(f"{type(view).__name__} must name txn_token_subject_kwarg")
+        if name not in view.kwargs:
+            # Checked before the subject: a missing argument must not compare as "None".
+            raise ImproperlyConfigured(
+                f"{type(view).__name__}.txn_token_subject_kwarg is {name!r}, which its URL does not "
+                f"capture (it captures: {', '.join(sorted(view.kwargs)) or 'nothing'})"
+            )
         if principal.subject is None:
             raise TxnTokenRequired()
-        if principal.subject != str(view.kwargs.get(name)):
+        if principal.subject != str(view.kwargs[name]):
             raise SubjectMismatch(f"The transaction token is for another user than {name} of this URL.")
         return True

@@ -1,5 +1,5 @@
-"""``manage.py ms_token --from billing --to product --scope products:read --method GET
---path '/api/products/?ids=1,2' [--txn-token TXN]``: prints one X-MS-TOKEN, for curl and
+"""``manage.py ms_token --from invoices --to orders --scope orders:read --method GET
+--path '/api/orders/?ids=1,2' [--txn-token TXN]``: prints one X-MS-TOKEN, for curl and
 debugging."""
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--from", dest="issuer", required=True, help="this service's name")
         parser.add_argument("--to", dest="audience", required=True, help="the service called")
-        parser.add_argument("--scope", required=True, help='space-separated, e.g. "products:read"')
+        parser.add_argument("--scope", required=True, help='space-separated, e.g. "orders:read"')
         parser.add_argument("--method", required=True, help="GET, POST, ...")
         parser.add_argument(
             "--path", required=True,
