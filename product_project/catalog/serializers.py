@@ -7,15 +7,50 @@ from rest_framework.fields import empty
 from service_kit.serializers import StrictModelSerializer
 from service_kit.urls import MAX_DATABASE_ID
 
-from .models import Product, sku_validator
+from .models import MAX_PRICE_DIGITS, MIN_PRICE, PRICE_DECIMAL_PLACES, PRICE_TEXT, Product, sku_validator
 from .selectors import PRODUCT_ORDERINGS
 
 MAX_IDS = 100
 
 
+# The prices a client may send, as the schema tells it: ASCII digits, at most two decimals, more
+# than zero, below 10**10 (the column's 12 digits). Leading zeros are digits too ("012.50").
+PRICE_PATTERN = r"^(0*[1-9][0-9]{0,9}(\.[0-9]{1,2})?|0+\.(0[1-9]|[1-9][0-9]?))$"
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": PRICE_PATTERN, "example": "19.99"})
+class PriceField(serializers.DecimalField):
+    """A price is a decimal string of ASCII digits: ``"12"``, ``"12.5"``, ``"12.50"``.
+
+    DRF's DecimalField reads whatever ``Decimal()`` reads, which is far more: ``"１２.５０"``,
+    ``"1_000.00"``, ``"1e3"``, ``"+12.50"``, ``" 12.50 "``, and JSON numbers. Here the shape is
+    checked first; the digit counts and the minimum are DecimalField's own checks after it.
+    """
+
+    default_error_messages = {
+        "not_a_string": "A price is a decimal string such as \"19.99\", not a number.",
+        "invalid": "A price is ASCII digits with at most two decimals, such as \"19.99\".",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", MAX_PRICE_DIGITS)
+        kwargs.setdefault("decimal_places", PRICE_DECIMAL_PLACES)
+        kwargs.setdefault("min_value", MIN_PRICE)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        if not PRICE_TEXT.fullmatch(data):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ProductSerializer(StrictModelSerializer):
     """Validates input and renders output; saving is the services' job, not the serializer's.
     Text fields are strict: ``123`` for a name is a 400, not the name "123"."""
+
+    price = PriceField()
 
     class Meta:
         model = Product

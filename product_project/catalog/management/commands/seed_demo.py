@@ -7,6 +7,7 @@ from ms_token.settings import ms_token_settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models.functions import Lower
 from service_kit.conf import demo_password
 
 from catalog import services
@@ -38,9 +39,13 @@ class Command(BaseCommand):
         password = demo_password("DEMO_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)  # before any write
         created = 0
         with transaction.atomic():
-            existing = set(Product.objects.filter(sku__in=[p["sku"] for p in DEMO_PRODUCTS]).values_list("sku", flat=True))
+            # SKUs ignore case: a "demo-mug" made by hand is the demo mug.
+            wanted = [p["sku"].lower() for p in DEMO_PRODUCTS]
+            existing = set(
+                Product.objects.annotate(key=Lower("sku")).filter(key__in=wanted).values_list("key", flat=True)
+            )
             for product in DEMO_PRODUCTS:
-                if product["sku"] not in existing:
+                if product["sku"].lower() not in existing:
                     services.product_create(**product)
                     created += 1
         self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
