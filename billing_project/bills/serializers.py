@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from service_kit.serializers import StrictCharField
+from service_kit.serializers import VisibleTextField
 from service_kit.urls import MAX_DATABASE_ID
 
 from .models import MAX_LINES_PER_BILL, MAX_QUANTITY, SHIPPING_ADDRESS_MAX_LENGTH, Bill, BillItem, Delivery
@@ -65,7 +65,8 @@ class BillSerializer(serializers.ModelSerializer):
 
 
 class DeliveryCreateSerializer(serializers.Serializer):
-    shipping_address = StrictCharField(
+    # Invisible characters only (a zero-width space) are no address: the profile's is asked for.
+    shipping_address = VisibleTextField(
         required=False,
         allow_blank=True,
         allow_null=True,

@@ -10,9 +10,9 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from service_kit.serializers import StrictCharField, StrictModelSerializer
+from service_kit.serializers import StrictCharField, StrictModelSerializer, VisibleTextField
 
-from .models import User
+from .models import SHIPPING_ADDRESS_MAX_LENGTH, User
 
 PASSWORD_MAX_LENGTH = 4096  # hashing is deliberately slow; don't let a client hash megabytes
 
@@ -75,6 +75,9 @@ class RefreshSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(StrictModelSerializer):
+    # An address of invisible characters only (a zero-width space) is no address: stored as "".
+    shipping_address = VisibleTextField(required=False, allow_blank=True, max_length=SHIPPING_ADDRESS_MAX_LENGTH)
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "shipping_address"]

@@ -12,6 +12,8 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from .text import visible_text
+
 
 class StrictTextMixin:
     """Put before a DRF text field (``CharField``, ``EmailField``, ...) to make it strict."""
@@ -37,6 +39,17 @@ class StrictCharField(StrictTextMixin, serializers.CharField):
 
 class StrictEmailField(StrictTextMixin, serializers.EmailField):
     pass
+
+
+class VisibleTextField(StrictCharField):
+    """Text that must show: trimmed of invisible characters at both ends, so that one made only
+    of them (a zero-width space) is blank: "" if blank is allowed, else a 400 ``blank``."""
+
+    def to_internal_value(self, data: Any) -> str:
+        text = visible_text(super().to_internal_value(data))
+        if not text and not self.allow_blank:
+            self.fail("blank")
+        return text
 
 
 class StrictModelSerializer(serializers.ModelSerializer):
