@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 from service_kit.serializers import VisibleTextField
-from service_kit.urls import MAX_DATABASE_ID
+from service_kit.urls import MAX_LISTED_ID
 
 from .models import MAX_LINES_PER_BILL, MAX_QUANTITY, SHIPPING_ADDRESS_MAX_LENGTH, Bill, BillItem, Delivery
 
@@ -23,7 +23,7 @@ class StrictIntegerField(serializers.IntegerField):
 class BillLineInputSerializer(serializers.Serializer):
     # Bounded as the product service bounds its ids: anything else it would refuse with a 400,
     # which billing can only answer as its own fault (503); here it is the caller's (400).
-    product_id = StrictIntegerField(min_value=1, max_value=MAX_DATABASE_ID)
+    product_id = StrictIntegerField(min_value=1, max_value=MAX_LISTED_ID)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 

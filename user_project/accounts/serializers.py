@@ -25,8 +25,22 @@ class PasswordField(StrictCharField):
         super().__init__(write_only=True, **kwargs)
 
 
+# What the password validators (AUTH_PASSWORD_VALIDATORS) ask that a schema can state: at least 8
+# characters, not digits only (and no NUL). "Too common" and "too similar to the username" it
+# cannot: those stay 400s the schema only describes.
+NEW_PASSWORD_MIN_LENGTH = 8
+
+
+class NewPasswordField(PasswordField):
+    openapi_constraints = {
+        "minLength": NEW_PASSWORD_MIN_LENGTH,
+        "pattern": "^[^\\u0000]*[^0-9\\u0000][^\\u0000]*$",
+        "description": "At least 8 characters, not only digits, not a common password, not like the username or email.",
+    }
+
+
 class RegisterSerializer(StrictModelSerializer):
-    password = PasswordField()
+    password = NewPasswordField()
 
     class Meta:
         model = User
