@@ -230,6 +230,12 @@ def test_unknown_currency_codes_are_a_400_naming_currency(staff_client, currency
         ("description", {"a": 1}, "not_a_string"),
         ("is_active", "maybe", "invalid"),
         ("is_active", [True], "invalid"),
+        # JSON booleans only (the schema's "boolean"), not DRF's 1, "true" or "on".
+        ("is_active", 0, "invalid"),
+        ("is_active", "true", "invalid"),
+        ("sku", " TEE-1", "invalid"),
+        ("sku", "TEE-1 ", "invalid"),
+        ("name", "   ", "blank"),
     ],
 )
 def test_bad_fields_are_a_400_naming_the_field(staff_client, field, value, code):
