@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from ms_token.client import ServiceCallError, ServiceClient
 from ms_token.settings import ms_token_settings
 from ms_token.transport import answer_json, error_code
+from service_kit.text import visible_text
 
 from .fields import HUNDREDTH
 from .models import MAX_UNIT_PRICE
@@ -91,7 +92,8 @@ def fetch_shipping_address(*, user_id: int, txn_token: str) -> str:
         return ""
     if not isinstance(address, str):
         raise PeerUnavailable("user", "shipping_address is not a string")
-    return address.strip()
+    # One kept before the user service trimmed invisible characters would pass for an address.
+    return visible_text(address)
 
 
 _clients: dict[tuple[str, str], ServiceClient] = {}

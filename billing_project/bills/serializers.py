@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rest_framework import serializers
-from service_kit.serializers import StrictCharField
-from service_kit.urls import MAX_DATABASE_ID
+from service_kit.serializers import VisibleTextField
+from service_kit.urls import MAX_LISTED_ID
 
 from .models import (
     MAX_LINES_PER_BILL,
@@ -32,7 +32,7 @@ class StrictIntegerField(serializers.IntegerField):
 class BillLineInputSerializer(serializers.Serializer):
     # Bounded as the product service bounds its ids: anything else it would refuse with a 400,
     # which billing can only answer as its own fault (503); here it is the caller's (400).
-    product_id = StrictIntegerField(min_value=1, max_value=MAX_DATABASE_ID)
+    product_id = StrictIntegerField(min_value=1, max_value=MAX_LISTED_ID)
     quantity = StrictIntegerField(min_value=1, max_value=MAX_QUANTITY)
 
 
@@ -83,7 +83,8 @@ class BillSerializer(serializers.ModelSerializer):
 
 
 class DeliveryCreateSerializer(serializers.Serializer):
-    shipping_address = StrictCharField(
+    # Invisible characters only (a zero-width space) are no address: the profile's is asked for.
+    shipping_address = VisibleTextField(
         required=False,
         allow_blank=True,
         allow_null=True,

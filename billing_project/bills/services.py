@@ -20,6 +20,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from service_kit.text import visible_text
 
 from . import peers
 from .exceptions import (
@@ -273,7 +274,7 @@ def initiate_delivery(
     if existing is not None:
         return DeliveryOutcome(delivery=existing, created=False)
 
-    address = (shipping_address or "").strip() or peers.fetch_shipping_address(
+    address = visible_text(shipping_address or "") or peers.fetch_shipping_address(
         user_id=bill.user_id, txn_token=owner_txn_token()
     )
     if not address:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -101,9 +100,20 @@ class BillListCreateView(UserTokenView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_KEY_HEADER,
-                OpenApiTypes.STR,
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH,
+                    # Printable ASCII; no space at either end, which HTTP would not carry.
+                    "pattern": "^[!-~]([ -~]*[!-~])?$",
+                },
                 OpenApiParameter.HEADER,
                 description="Any unique string per intended bill (e.g. a UUID); kept at least 24 hours.",
+            )
+        ],
+        examples=[
+            OpenApiExample(
+                "Two of product 1", value={"items": [{"product_id": 1, "quantity": 2}]}, request_only=True
             )
         ],
         responses={

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from bills.models import Bill, BillItem, Delivery, IdempotencyRecord
+from bills.models import IDEMPOTENCY_KEY_MAX_LENGTH, MAX_LINES_PER_BILL, Bill, BillItem, Delivery, IdempotencyRecord
+from service_kit.urls import MAX_LISTED_ID
 
 
 def test_the_schema_validates_without_warnings(tmp_path):
@@ -16,6 +17,20 @@ def test_the_schema_validates_without_warnings(tmp_path):
     for path in ("/api/bills/:", "/api/bills/{id}/:", "/api/bills/{id}/delivery/:"):
         assert path in schema
     assert "Idempotency-Key" in schema
+
+
+def test_the_schema_states_the_bill_rules_and_every_error(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    items = schema["components"]["schemas"]["BillCreateRequest"]["properties"]["items"]
+    assert items["minItems"] == 1 and items["maxItems"] == MAX_LINES_PER_BILL
+    line = schema["components"]["schemas"]["BillLineInputRequest"]["properties"]
+    assert line["product_id"]["minimum"] == 1 and line["product_id"]["maximum"] == MAX_LISTED_ID
+    create = schema["paths"]["/api/bills/"]["post"]
+    key = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    assert key["maxLength"] == IDEMPOTENCY_KEY_MAX_LENGTH and key["pattern"]
+    assert set(create["responses"]) == {"200", "201", "400", "401", "403", "406", "409", "413", "415", "422", "503"}
+    delivery = schema["paths"]["/api/bills/{id}/delivery/"]["post"]["responses"]
+    assert set(delivery) >= {"200", "201", "400", "401", "403", "404", "503"}
 
 
 def test_the_api_root_lists_bills(api_client):

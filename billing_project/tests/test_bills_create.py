@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from bills.models import MAX_LINES_PER_BILL, Bill, BillItem, IdempotencyRecord
+from service_kit.urls import MAX_LISTED_ID
 
 from .conftest import BILLS_URL, items
 
@@ -169,7 +170,7 @@ def test_unknown_and_inactive_products_are_a_400_naming_each(alice_client, catal
 def test_every_id_billing_accepts_is_one_the_product_service_looks_up(alice_client, catalogue):
     """The largest ids and the most lines billing lets through reach the real product service
     as a lookup it answers (unknown products: 400), never one it refuses (billing's 503)."""
-    largest = 2**63 - 1
+    largest = MAX_LISTED_ID
     body = {
         "items": [{"product_id": catalogue["mouse"]["id"], "quantity": 1}]
         + [{"product_id": largest - n, "quantity": 1} for n in range(MAX_LINES_PER_BILL - 1)]
@@ -182,6 +183,11 @@ def test_every_id_billing_accepts_is_one_the_product_service_looks_up(alice_clie
     assert error["detail"].startswith(f"items.1.product_id: Product {largest} ")
     assert len(error["errors"]["items"]) == MAX_LINES_PER_BILL - 1
     assert _no_bill_stored()
+
+
+def test_an_id_beyond_what_the_product_service_lists_is_a_400_of_billing(alice_client, catalogue):
+    response = alice_client.post(BILLS_URL, items(({"id": MAX_LISTED_ID + 1}, 1)), format="json")
+    assert response.status_code == 400 and response.json()["code"] == "max_value"
 
 
 def test_mixed_currencies_are_a_400_naming_the_odd_items(alice_client, catalogue):

@@ -49,7 +49,10 @@ def test_delivery_to_the_address_in_the_request(alice_client, make_bill):
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"shipping_address": ""}, {"shipping_address": "   "}, {"shipping_address": None}]
+    "body",
+    [{}, {"shipping_address": ""}, {"shipping_address": "   "}, {"shipping_address": None},
+     # Invisible characters only are no address either: zero-width space, BOM, word joiner, ...
+     {"shipping_address": "\u200b"}, {"shipping_address": "\ufeff\u2060\u200d \u3000\u00a0\u3164"}],
 )
 def test_without_an_address_the_user_service_is_asked(alice_client, alice, make_bill, body):
     bill = make_bill(alice_client)
@@ -59,9 +62,10 @@ def test_without_an_address_the_user_service_is_asked(alice_client, alice, make_
     assert response.json()["shipping_address"] == alice.shipping_address
 
 
-def test_no_address_anywhere_is_a_400(bob_client, make_bill):
+@pytest.mark.parametrize("body", [{}, {"shipping_address": "\u200b\u200b"}, {"shipping_address": "\u202e\u00ad"}])
+def test_no_address_anywhere_is_a_400(bob_client, make_bill, body):
     bill = make_bill(bob_client)
-    response = bob_client.post(delivery_url(bill["id"]), {}, format="json")
+    response = bob_client.post(delivery_url(bill["id"]), body, format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "shipping_address_required"

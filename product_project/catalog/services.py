@@ -19,15 +19,28 @@ def _duplicate_sku_error(sku: str) -> ValidationError:
     return ValidationError({"sku": ValidationError(f"A product with SKU {sku!r} already exists.", code="unique")})
 
 
+def _sku_taken(product: Product) -> bool:
+    """Another product has this SKU, in any case: "mug-1" takes "MUG-1" too."""
+    return Product.objects.filter(sku__iexact=product.sku).exclude(pk=product.pk).exists()
+
+
+def _check_sku_free(product: Product) -> None:
+    if _sku_taken(product):
+        raise _duplicate_sku_error(product.sku)
+
+
 def _save(product: Product, *, create: bool) -> Product:
     """Validate and save; a SKU taken by a concurrent writer between the check and the insert
     surfaces as the same 400 as one taken long ago, not as an IntegrityError."""
-    product.full_clean()
+    # The constraints are the database's (the SKU one would be a nameless form error here); the
+    # SKU check below names the field, and the fields' validators already bound the price.
+    product.full_clean(validate_constraints=False)
+    _check_sku_free(product)
     try:
         with transaction.atomic():
             product.save(force_insert=create)
     except IntegrityError as exc:
-        if Product.objects.filter(sku=product.sku).exclude(pk=product.pk).exists():
+        if _sku_taken(product):
             raise _duplicate_sku_error(product.sku) from exc
         raise
     return product

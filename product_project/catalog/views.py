@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS
 
 from ms_token.contrib.rest_framework.permissions import HasServiceScope
+from service_kit.pagination import StrictPageNumberPagination
 from service_kit.permissions import IsEndUser, IsStaffUser
 
 from . import selectors, services
 from .models import Product
 from .serializers import MAX_IDS, ProductListFilterSerializer, ProductSerializer
 
-class ProductPagination(PageNumberPagination):
+class ProductPagination(StrictPageNumberPagination):
     """Pages of ``PAGE_SIZE`` (``?page_size=`` up to ``MAX_IDS``). A ``?ids=`` listing fits on one
     page, so a caller that asks for as many products by id as it may gets all of them at once."""
 
@@ -57,7 +57,8 @@ class ProductListView(ProductAccess, generics.ListCreateAPIView):
     requested_ids: list[int] | None = None
 
     def get_queryset(self):
-        filters = ProductListFilterSerializer(data=self.request.query_params)
+        # A plain dict: DRF reads an empty value of a form or query (``?ordering=``) as absent.
+        filters = ProductListFilterSerializer(data=self.request.query_params.dict())
         filters.is_valid(raise_exception=True)
         self.requested_ids = filters.validated_data.get("ids")
         return selectors.product_list(**filters.validated_data)

@@ -119,6 +119,21 @@ def test_admin_adds_and_deactivates_products(staff_browser, make_product):
     assert product.is_active is False
 
 
+@pytest.mark.parametrize(
+    ("sku", "price"), [("adm-1", "3.00"), ("ADM-1", "3.00"), ("ADM-2", "１２.５０"), ("ADM-2", "1e3"), ("ADM-2", "1_0")]
+)
+def test_admin_refuses_a_taken_sku_in_another_case_and_a_foreign_price(staff_browser, make_product, sku, price):
+    make_product(sku="Adm-1")
+    token = csrf_token(staff_browser, "/admin/catalog/product/add/")
+    refused = staff_browser.post(
+        "/admin/catalog/product/add/",
+        {"sku": sku, "name": "Twin", "description": "", "price": price, "currency": "USD", "csrfmiddlewaretoken": token},
+    )
+    # The form again, with its error: not a 500 from the database's constraint.
+    assert refused.status_code == 200 and b"errornote" in refused.content
+    assert Product.objects.count() == 1
+
+
 def test_admin_offers_no_hard_delete(staff_browser, make_product):
     product = make_product()
     assert staff_browser.get(f"/admin/catalog/product/{product.pk}/delete/").status_code == 403

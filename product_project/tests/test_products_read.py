@@ -112,7 +112,9 @@ def test_listing_1000_products_by_100_ids_takes_a_bounded_number_of_queries(
 
 @pytest.mark.parametrize(
     "ids",
-    ["abc", "1,,2", "1,a", "-1", "1,-2", "0", "1.5", "", " ", "1;2", "0x10", "١", "1" * 25, str(2**63)],
+    ["abc", "1,,2", "1,a", "-1", "1,-2", "0", "1.5", "", " ", "1;2", "0x10", "١", "1" * 25, str(2**63),
+     # As the schema's pattern says: no leading zeros, no spaces, at most 18 digits.
+     "01", "1, 2", " 1", "1,", "1" * 19],
 )
 def test_a_bad_ids_list_is_a_400_naming_ids(user_client, make_product, ids):
     make_product()
@@ -133,6 +135,25 @@ def test_exactly_100_ids_is_allowed_and_repeats_are_harmless(user_client, make_p
     ids = ",".join([str(product.id)] * 50 + [str(n) for n in range(10**6, 10**6 + 50)])
     body = user_client.get(PRODUCTS_URL, {"ids": ids}).json()
     assert body["count"] == 1 and body["results"][0]["id"] == product.id
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"page_size": "abc"}, {"page_size": "0"}, {"page_size": "-5"}, {"page_size": "101"}, {"page_size": ""},
+     {"page_size": "1.0"}, {"page": "0"}, {"page": "last"}, {"page": ""}, {"page": "-1"}, {"ordering": ""},
+     {"ordering": "sku"}],
+)
+def test_bad_paging_and_ordering_parameters_are_a_400_naming_them(user_client, make_product, query):
+    make_product()
+    response = user_client.get(PRODUCTS_URL, query)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith(f"{next(iter(query))}: ")
+
+
+def test_a_page_past_the_end_is_a_404_and_the_largest_page_size_is_allowed(user_client, make_product):
+    make_product()
+    assert user_client.get(PRODUCTS_URL, {"page": "2"}).status_code == 404
+    assert user_client.get(PRODUCTS_URL, {"page": "1", "page_size": "100"}).json()["count"] == 1
 
 
 def test_search_matches_name_or_sku_case_insensitively(user_client, make_product):

@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from rest_framework import serializers
 
 from catalog import services
 from catalog.models import Product
@@ -130,7 +131,7 @@ def test_staff_may_reactivate_a_deleted_product(staff_client, user_client, make_
 @pytest.mark.parametrize(
     ("price", "code"),
     [
-        ("-1.00", "min_value"),
+        ("-1.00", "invalid"),
         ("0", "min_value"),
         ("0.00", "min_value"),
         ("0.001", "max_decimal_places"),
@@ -140,12 +141,22 @@ def test_staff_may_reactivate_a_deleted_product(staff_client, user_client, make_
         ("NaN", "invalid"),
         ("Infinity", "invalid"),
         ("-Infinity", "invalid"),
-        ("1e400", "max_digits"),
+        ("1e400", "invalid"),
         ("10000000000.00", "max_digits"),
         (None, "null"),
-        (True, "invalid"),
-        ([1], "invalid"),
-        ({"amount": 1}, "invalid"),
+        (True, "not_a_string"),
+        ([1], "not_a_string"),
+        ({"amount": 1}, "not_a_string"),
+        # Decimal() reads all of these; the contract's prices are ASCII digits only.
+        ("１２.５０", "invalid"),
+        ("٣.٥٠", "invalid"),
+        ("1_000.00", "invalid"),
+        ("1e3", "invalid"),
+        ("+12.50", "invalid"),
+        (" 12.50 ", "invalid"),
+        ("12.", "invalid"),
+        (".5", "invalid"),
+        ("12,50", "invalid"),
     ],
 )
 def test_bad_prices_are_a_400_naming_price(staff_client, price, code):
@@ -154,14 +165,12 @@ def test_bad_prices_are_a_400_naming_price(staff_client, price, code):
     assert not Product.objects.exists()
 
 
-@pytest.mark.parametrize(
-    ("raw_price", "code"),
-    [("1e400", "max_digits"), ("-5", "min_value"), ("19.999", "max_decimal_places"),
-     ("19.999999999999999999", "max_digits"), ("0", "min_value")],
-)
-def test_bad_json_number_prices_are_a_400_naming_price(staff_client, raw_price, code):
+@pytest.mark.parametrize("raw_price", ["19.99", "20", "0.1", "1e2", "1e400", "-5", "19.999999999999999999"])
+def test_json_number_prices_are_a_400_naming_price(staff_client, raw_price):
+    """A price is a decimal string (the contract): a JSON number is refused, never rounded."""
     raw = '{"sku": "N1", "name": "N", "price": %s}' % raw_price
-    assert_400_naming(post_json(staff_client, raw), "price", code)
+    assert_400_naming(post_json(staff_client, raw), "price", "not_a_string")
+    assert not Product.objects.exists()
 
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
@@ -170,11 +179,33 @@ def test_non_json_constants_are_a_400(staff_client, constant):
     assert response.status_code == 400 and response.json()["code"] == "parse_error"
 
 
-@pytest.mark.parametrize(("raw_price", "stored"), [("19.99", "19.99"), ("20", "20.00"), ("0.1", "0.10"), ("1e2", "100.00")])
-def test_json_number_prices_are_read_exactly(staff_client, raw_price, stored):
-    response = post_json(staff_client, '{"sku": "N1", "name": "N", "price": %s}' % raw_price)
+@pytest.mark.parametrize(
+    ("price", "stored"),
+    [("12", "12.00"), ("12.5", "12.50"), ("12.50", "12.50"), ("0.01", "0.01"), ("012.50", "12.50"),
+     ("9999999999.99", "9999999999.99")],
+)
+def test_decimal_string_prices_are_read_exactly(staff_client, price, stored):
+    response = post_json(staff_client, {**VALID, "price": price})
     assert response.status_code == 201 and response.json()["price"] == stored
-    assert Product.objects.get(sku="N1").price == Decimal(stored)
+    assert Product.objects.get(sku=VALID["sku"]).price == Decimal(stored)
+
+
+def test_the_schema_price_pattern_is_the_one_enforced():
+    """What the OpenAPI schema tells clients is what the field takes (schemathesis relies on it)."""
+    import re
+
+    from catalog.serializers import PRICE_PATTERN, PriceField
+
+    pattern = re.compile(PRICE_PATTERN)
+    field = PriceField()
+    for text in ["12", "12.5", "12.50", "0.01", "0.1", "00.10", "012", "9999999999.99", "0", "0.00", "0.0",
+                 "-1", "12.", ".5", "12.505", "10000000000", "1e3", "１２", " 1", "1_0"]:
+        try:
+            field.run_validation(text)
+            accepted = True
+        except serializers.ValidationError:
+            accepted = False
+        assert accepted == bool(pattern.fullmatch(text)), text
 
 
 @pytest.mark.parametrize("currency", ["XYZ", "usd", "US", "USDD", "", "XTS", 840, None])
@@ -199,6 +230,12 @@ def test_unknown_currency_codes_are_a_400_naming_currency(staff_client, currency
         ("description", {"a": 1}, "not_a_string"),
         ("is_active", "maybe", "invalid"),
         ("is_active", [True], "invalid"),
+        # JSON booleans only (the schema's "boolean"), not DRF's 1, "true" or "on".
+        ("is_active", 0, "invalid"),
+        ("is_active", "true", "invalid"),
+        ("sku", " TEE-1", "invalid"),
+        ("sku", "TEE-1 ", "invalid"),
+        ("name", "   ", "blank"),
     ],
 )
 def test_bad_fields_are_a_400_naming_the_field(staff_client, field, value, code):
@@ -215,7 +252,7 @@ def test_missing_required_fields_are_a_400_naming_them(staff_client, missing):
 def test_bad_fields_on_patch_are_a_400_and_change_nothing(staff_client, make_product):
     product = make_product(name="Kept", price=Decimal("5.00"))
     url = f"{PRODUCTS_URL}{product.id}/"
-    assert_400_naming(post_json(staff_client, {"name": "New", "price": "-1"}, url, "patch"), "price", "min_value")
+    assert_400_naming(post_json(staff_client, {"name": "New", "price": "0.00"}, url, "patch"), "price", "min_value")
     product.refresh_from_db()
     assert product.name == "Kept" and product.price == Decimal("5.00")
 
@@ -236,25 +273,47 @@ def test_duplicate_sku_is_a_400_naming_sku(staff_client, make_product):
     assert_400_naming(post_json(staff_client, {"sku": "DUP"}, url, "patch"), "sku", "unique")
 
 
+@pytest.mark.parametrize("spelling", ["dup", "Dup", "DUP"])
+def test_skus_are_unique_ignoring_case(staff_client, make_product, spelling):
+    make_product(sku="dUp")
+    assert_400_naming(post_json(staff_client, {**VALID, "sku": spelling}), "sku", "unique")
+    other = make_product(sku="OTHER")
+    assert_400_naming(post_json(staff_client, {"sku": spelling}, f"{PRODUCTS_URL}{other.id}/", "patch"), "sku", "unique")
+    assert Product.objects.filter(sku__iexact="dup").count() == 1
+
+
+def test_a_product_may_change_the_case_of_its_own_sku(staff_client, make_product):
+    product = make_product(sku="mug-1")
+    response = post_json(staff_client, {"sku": "MUG-1"}, f"{PRODUCTS_URL}{product.id}/", "patch")
+    assert response.status_code == 200 and response.json()["sku"] == "MUG-1"
+
+
+def test_the_database_itself_refuses_a_sku_differing_only_in_case(db):
+    Product.objects.create(sku="case-1", name="A", price=Decimal("1.00"))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Product.objects.create(sku="CASE-1", name="B", price=Decimal("1.00"))
+    assert Product.objects.count() == 1
+
+
 def test_duplicate_sku_under_a_race_is_still_a_400(staff_client, make_product):
     """Both writers pass the uniqueness checks before either inserts; the database decides."""
     make_product(sku="RACE")
-    # The serializer has no UniqueValidator on sku; full_clean()'s validate_unique is the one check.
+    # The serializer has no UniqueValidator on sku; the service's _check_sku_free is the one check.
     # The spy proves both 400s come from the IntegrityError path, not from some earlier check.
-    with mock.patch.object(Product, "validate_unique", return_value=None), \
+    with mock.patch.object(services, "_check_sku_free", return_value=None), \
             mock.patch.object(services, "_duplicate_sku_error", wraps=services._duplicate_sku_error) as lost:
         response = post_json(staff_client, {**VALID, "sku": "RACE"})
         assert_400_naming(response, "sku", "unique")
         other = make_product(sku="RACE-2")
-        patched = post_json(staff_client, {"sku": "RACE"}, f"{PRODUCTS_URL}{other.id}/", "patch")
+        patched = post_json(staff_client, {"sku": "race"}, f"{PRODUCTS_URL}{other.id}/", "patch")
         assert_400_naming(patched, "sku", "unique")
     assert lost.call_count == 2
-    assert Product.objects.filter(sku="RACE").count() == 1
+    assert Product.objects.filter(sku__iexact="RACE").count() == 1
 
 
 def test_the_service_turns_a_lost_sku_race_into_a_validation_error(make_product):
     make_product(sku="RACE")
-    with mock.patch.object(Product, "validate_unique", return_value=None):
+    with mock.patch.object(services, "_check_sku_free", return_value=None):
         with pytest.raises(ValidationError) as caught:
             services.product_create(sku="RACE", name="Second", price=Decimal("1.00"))
     assert caught.value.error_dict["sku"][0].code == "unique"

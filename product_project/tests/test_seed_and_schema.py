@@ -6,6 +6,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 
 from catalog.models import Product
+from catalog.serializers import IDS_PATTERN, PRICE_PATTERN
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,31 @@ def test_schema_describes_bearer_user_tokens_and_the_x_ms_token_header(api_clien
     assert {p["name"] for p in listing["parameters"]} >= {"ids", "search", "ordering", "page"}
     price = schema["components"]["schemas"]["Product"]["properties"]["price"]
     assert price["type"] == "string" and price["format"] == "decimal"
+
+
+def test_schema_lists_every_error_each_operation_can_answer(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    paths = schema["paths"]
+    statuses = {
+        (method.upper(), path): set(operation["responses"]) for path, item in paths.items() for method, operation in item.items()
+    }
+    assert statuses[("GET", "/api/products/")] == {"200", "400", "401", "403", "404", "406", "503"}
+    assert statuses[("POST", "/api/products/")] == {"201", "400", "401", "403", "406", "413", "415", "503"}
+    assert statuses[("DELETE", "/api/products/{id}/")] == {"204", "400", "401", "403", "404", "406", "503"}
+    error = paths["/api/products/{id}/"]["patch"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"detail", "code"}
+    # JSON bodies only: the form parsers serve the browsable API's HTML forms.
+    assert set(paths["/api/products/"]["post"]["requestBody"]["content"]) == {"application/json"}
+
+
+def test_schema_states_the_enforced_input_rules(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    product = schema["components"]["schemas"]["ProductRequest"]["properties"]
+    assert product["price"]["pattern"] == PRICE_PATTERN
+    assert product["sku"]["pattern"].startswith("^[A-Za-z0-9]")
+    assert product["name"]["pattern"] and product["name"]["minLength"] == 1
+    assert product["is_active"] == {"type": "boolean"}
+    parameters = {p["name"]: p["schema"] for p in schema["paths"]["/api/products/"]["get"]["parameters"]}
+    assert parameters["ids"]["pattern"] == IDS_PATTERN
+    assert parameters["page"]["minimum"] == 1 and parameters["page_size"] == {**parameters["page_size"], "minimum": 1, "maximum": 100}

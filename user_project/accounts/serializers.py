@@ -10,10 +10,16 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from service_kit.serializers import StrictCharField, StrictModelSerializer
+from service_kit.serializers import StrictCharField, StrictModelSerializer, VisibleTextField
 from service_kit.usernames import normalize_username, username_key
 
-from .models import USERNAME_KEY_MAX_LENGTH, USERNAME_MAX_LENGTH, USERNAME_TAKEN_MESSAGE, User
+from .models import (
+    SHIPPING_ADDRESS_MAX_LENGTH,
+    USERNAME_KEY_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    USERNAME_TAKEN_MESSAGE,
+    User,
+)
 from .selectors import username_taken
 
 PASSWORD_MAX_LENGTH = 4096  # hashing is deliberately slow; don't let a client hash megabytes
@@ -39,6 +45,20 @@ class UsernameField(StrictCharField):
         return normalize_username(super().to_internal_value(data))
 
 
+# What the password validators (AUTH_PASSWORD_VALIDATORS) ask that a schema can state: at least 8
+# characters, not digits only (and no NUL). "Too common" and "too similar to the username" it
+# cannot: those stay 400s the schema only describes.
+NEW_PASSWORD_MIN_LENGTH = 8
+
+
+class NewPasswordField(PasswordField):
+    openapi_constraints = {
+        "minLength": NEW_PASSWORD_MIN_LENGTH,
+        "pattern": "^[^\\u0000]*[^0-9\\u0000][^\\u0000]*$",
+        "description": "At least 8 characters, not only digits, not a common password, not like the username or email.",
+    }
+
+
 class RegisterSerializer(StrictModelSerializer):
     username = UsernameField(
         validators=[User.username_validator],
@@ -47,7 +67,7 @@ class RegisterSerializer(StrictModelSerializer):
             "compared after NFKC and case folding: one that matches an existing account's is taken."
         ),
     )
-    password = PasswordField()
+    password = NewPasswordField()
 
     class Meta:
         model = User
@@ -97,6 +117,9 @@ class RefreshSerializer(serializers.Serializer):
 
 
 class ProfileSerializer(StrictModelSerializer):
+    # An address of invisible characters only (a zero-width space) is no address: stored as "".
+    shipping_address = VisibleTextField(required=False, allow_blank=True, max_length=SHIPPING_ADDRESS_MAX_LENGTH)
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "shipping_address"]

@@ -66,3 +66,16 @@ def test_the_schema_generates_without_warnings_and_describes_the_endpoints():
     assert paths["/api/internal/users/{user_id}/"]["get"]["security"] == [{"msToken": []}]
     login = paths["/api/auth/login/"]["post"]["responses"]
     assert {"200", "401", "429"} <= set(login)
+
+
+def test_the_schema_states_what_registration_and_the_profile_enforce():
+    schema = _schema()
+    register = schema["components"]["schemas"]["RegisterRequest"]["properties"]
+    assert register["password"]["minLength"] == 8 and register["password"]["maxLength"] == 4096
+    assert register["email"]["pattern"].startswith("^[A-Za-z0-9") and "format" not in register["email"]
+    responses = schema["paths"]["/api/auth/register/"]["post"]["responses"]
+    assert set(responses) == {"201", "400", "406", "413", "415", "429", "503"}
+    me = schema["paths"]["/api/users/me/"]["patch"]["responses"]
+    assert set(me) == {"200", "400", "401", "403", "406", "413", "415", "503"}
+    internal = schema["paths"]["/api/internal/users/{user_id}/"]["get"]["responses"]
+    assert {"401", "403", "404", "503"} <= set(internal)

@@ -47,6 +47,25 @@ def test_patch_changes_only_the_fields_sent(alice, alice_client):
     assert response.json()["shipping_address"] == "2 Main St"
 
 
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("\u200b", ""), ("\u200b\u200c\u200d\u2060\ufeff", ""), (" \u3000\u00a0\u2007 ", ""), ("\u202e\u00ad", ""),
+     ("\u3164\u2800", ""), ("\u200b 2 Main St \u200b", "2 Main St"), ("2 Main St \U0001f3e0\ufe0f", "2 Main St \U0001f3e0\ufe0f")],
+)
+def test_an_address_of_invisible_characters_is_no_address(alice, alice_client, sent, stored):
+    alice_client.patch("/api/users/me/", {"shipping_address": "1 Old Road"}, format="json")
+    response = alice_client.patch("/api/users/me/", {"shipping_address": sent}, format="json")
+    assert response.status_code == 200 and response.json()["shipping_address"] == stored
+    alice.refresh_from_db()
+    assert alice.shipping_address == stored
+
+
+@pytest.mark.parametrize("email", ["a@b.cc", "first.last+tag@mail.example.org", "o'hara@x-y.example", "A@B.CO"])
+def test_plain_addresses_are_taken(alice_client, email):
+    response = alice_client.patch("/api/users/me/", {"email": email}, format="json")
+    assert response.status_code == 200 and response.json()["email"] == email
+
+
 def test_id_and_username_are_read_only(alice, alice_client):
     response = alice_client.patch("/api/users/me/", {"id": 999, "username": "mallory"}, format="json")
     assert response.status_code == 200
@@ -75,6 +94,12 @@ def test_put_is_not_offered(alice_client):
         ({"last_name": "x" * 5000}, "last_name", "max_length"),
         ({"shipping_address": "x" * 5000}, "shipping_address", "max_length"),
         ({"email": "not-an-email"}, "email", "invalid"),
+        # The schema's pattern: ASCII dot-atom @ host names with a TLD of letters, as sent.
+        ({"email": "a@b.c"}, "email", "invalid"),
+        ({"email": " alice@example.com"}, "email", "invalid"),
+        ({"email": "alice@example.com "}, "email", "invalid"),
+        ({"email": '"al ice"@example.com'}, "email", "invalid"),
+        ({"email": "alice@[127.0.0.1]"}, "email", "invalid"),
         ({"email": ""}, "email", "blank"),
         ({"email": None}, "email", "null"),
         ({"first_name": None}, "first_name", "null"),

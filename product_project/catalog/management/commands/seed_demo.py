@@ -6,6 +6,7 @@ from decimal import Decimal
 from ms_token.settings import ms_token_settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models.functions import Lower
 from service_kit.conf import demo_password
 from service_kit.demo import DEFAULT_ADMIN_PASSWORD, ensure_demo_admin
 
@@ -36,9 +37,13 @@ class Command(BaseCommand):
         password = demo_password("DEMO_ADMIN_PASSWORD", DEFAULT_ADMIN_PASSWORD)  # before any write
         created = 0
         with transaction.atomic():
-            existing = set(Product.objects.filter(sku__in=[p["sku"] for p in DEMO_PRODUCTS]).values_list("sku", flat=True))
+            # SKUs ignore case: a "demo-mug" made by hand is the demo mug.
+            wanted = [p["sku"].lower() for p in DEMO_PRODUCTS]
+            existing = set(
+                Product.objects.annotate(key=Lower("sku")).filter(key__in=wanted).values_list("key", flat=True)
+            )
             for product in DEMO_PRODUCTS:
-                if product["sku"] not in existing:
+                if product["sku"].lower() not in existing:
                     services.product_create(**product)
                     created += 1
         self.stdout.write(f"product: {created} demo product(s) created, {len(DEMO_PRODUCTS) - created} already there")
