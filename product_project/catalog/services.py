@@ -2,7 +2,7 @@
 the model's rules are checked once, the same way, whatever the caller validated before."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -29,8 +29,10 @@ def _check_sku_free(product: Product) -> None:
         raise _duplicate_sku_error(product.sku)
 
 
-def _save(product: Product, *, create: bool) -> Product:
-    """Validate and save; a SKU taken by a concurrent writer between the check and the insert
+def _save(product: Product, *, changed: Collection[str] | None = None) -> Product:
+    """Validate and save: insert a new product, or write only the ``changed`` fields of one
+    (two concurrent edits of different fields both hold; an edit racing a deactivation does not
+    bring the product back). A SKU taken by a concurrent writer between the check and the write
     surfaces as the same 400 as one taken long ago, not as an IntegrityError."""
     # The constraints are the database's (the SKU one would be a nameless form error here); the
     # SKU check below names the field, and the fields' validators already bound the price.
@@ -38,7 +40,10 @@ def _save(product: Product, *, create: bool) -> Product:
     _check_sku_free(product)
     try:
         with transaction.atomic():
-            product.save(force_insert=create)
+            if changed is None:
+                product.save(force_insert=True)
+            else:
+                product.save(update_fields=[*changed, "updated_at"])
     except IntegrityError as exc:
         if _sku_taken(product):
             raise _duplicate_sku_error(product.sku) from exc
@@ -58,7 +63,7 @@ def product_create(
     product = Product(
         sku=sku, name=name, description=description, price=price, currency=currency, is_active=is_active
     )
-    return _save(product, create=True)
+    return _save(product)
 
 
 def product_update(*, product: Product, changes: Mapping[str, Any]) -> Product:
@@ -68,7 +73,7 @@ def product_update(*, product: Product, changes: Mapping[str, Any]) -> Product:
         raise ValueError(f"not updatable: {', '.join(sorted(unknown))}")
     for field, value in changes.items():
         setattr(product, field, value)
-    return _save(product, create=False)
+    return _save(product, changed=list(changes))
 
 
 def product_deactivate(*, product: Product) -> Product:

@@ -92,6 +92,20 @@ def test_staff_changes_one_field_with_patch(staff_client, make_product):
     assert product.price == Decimal("6.50") and product.name == "Mug"
 
 
+def test_edits_of_different_fields_from_stale_copies_both_hold(make_product):
+    """Two PATCHes served at once each read the product, then write: each writes only its own
+    fields, so neither undoes the other, and neither brings back a product deactivated meanwhile."""
+    product = make_product(name="Mug", price=Decimal("5.00"))
+    first, second, third = (Product.objects.get(pk=product.pk) for _ in range(3))
+    services.product_update(product=first, changes={"name": "Big mug"})
+    services.product_update(product=second, changes={"price": Decimal("6.50")})
+    services.product_deactivate(product=Product.objects.get(pk=product.pk))
+    services.product_update(product=third, changes={"description": "Blue"})
+    product.refresh_from_db()
+    assert (product.name, product.price, product.description) == ("Big mug", Decimal("6.50"), "Blue")
+    assert product.is_active is False
+
+
 def test_patch_may_keep_its_own_sku(staff_client, make_product):
     product = make_product(sku="SAME")
     response = post_json(staff_client, {"sku": "SAME", "name": "Renamed"}, f"{PRODUCTS_URL}{product.id}/", "patch")
