@@ -6,19 +6,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from service_kit.testing import migrations_at_hand
+
 DECIMAL_COLUMNS = [("bills", "0001_initial")]
 
 
 @pytest.fixture
 def migrate(transactional_db):
-    def do(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield do
-    do(MigrationExecutor(connection).loader.graph.leaf_nodes())  # leave the schema as found
+    with migrations_at_hand() as migrate_to:
+        yield migrate_to
 
 
 def _bill_in_decimal_columns(apps, lines):

@@ -1,7 +1,7 @@
 """Migrations that check the data they change."""
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from service_kit.testing import migrations_at_hand
 
 BEFORE = [("accounts", "0001_initial")]
 CASE_UNIQUE = [("accounts", "0002_username_unique_ignoring_case")]
@@ -9,14 +9,8 @@ CASE_UNIQUE = [("accounts", "0002_username_unique_ignoring_case")]
 
 @pytest.fixture
 def migrate(transactional_db):
-    def do(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-        return executor.loader.project_state(targets).apps
-
-    yield do
-    do(MigrationExecutor(connection).loader.graph.leaf_nodes())  # leave the schema as found
+    with migrations_at_hand() as migrate_to:
+        yield migrate_to
 
 
 def test_case_twins_already_stored_stop_the_migration_by_name(migrate):

@@ -3,7 +3,10 @@ shop's keys, peers' keys known without running them, end-user tokens."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from ms_token.keys import load_key_ring
@@ -53,3 +56,23 @@ def login_form_post(username: str, address: str, *, password: str = "guess"):
     request.POST = QueryDict(mutable=True)
     request.POST.update({"username": username, "password": password})
     return request
+
+
+@contextmanager
+def migrations_at_hand() -> Iterator[Callable[[list[tuple[str, str]]], Any]]:
+    """For tests of a data migration: a function that migrates the test database to the given
+    targets and returns the app registry of that state; every app is migrated back to its latest
+    state afterwards, so later tests find the schema as it was."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate_to(targets: list[tuple[str, str]]) -> Any:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+        return executor.loader.project_state(targets).apps
+
+    try:
+        yield migrate_to
+    finally:
+        migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())
