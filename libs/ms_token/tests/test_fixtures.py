@@ -53,3 +53,17 @@ def test_the_fixtures_read_the_settings_through_ms_token_settings(settings, requ
     settings.MS_TOKEN = {key: value for key, value in settings.MS_TOKEN.items() if key != "SERVICE_NAME"}
     with pytest.raises(ImproperlyConfigured, match="SERVICE_NAME"):
         request.getfixturevalue("ms_token_keys")
+
+
+def test_mint_as_binds_the_query_string_it_is_given(client, fake_peer):
+    from ms_token.testing import mint_as
+
+    invoices = fake_peer("invoices", scopes=["products:read"])
+
+    def token(query):
+        return mint_as(invoices.key, issuer="invoices", audience="product", scope="products:read",
+                       method="GET", path=SERVICE_PATH, query=query)
+
+    assert client.get(f"{SERVICE_PATH}?ids=1,2", HTTP_X_MS_TOKEN=token("ids=1,2")).status_code == 200
+    other = client.get(f"{SERVICE_PATH}?ids=1,2", HTTP_X_MS_TOKEN=token("ids=3"))
+    assert other.status_code == 401 and other.json()["code"] == "token_request_mismatch"

@@ -92,10 +92,15 @@ def mint_as(
     method: str,
     path: str,
     body: bytes | None = None,
+    query: str | None = None,
+    txn_token: str | None = None,
     ttl: int | None = None,
 ) -> str:
-    """A token exactly as ``issuer`` would send it, signed with ``key``."""
-    return mint(audience, scope, method, path, body, issuer=issuer, key=key, ttl=ttl)
+    """A token exactly as ``issuer`` would send it, signed with ``key``: for a request with
+    ``query`` (the query string as sent, without ``?``) and ``txn_token`` if given."""
+    return mint(
+        audience, scope, method, path, body, query=query, txn_token=txn_token, issuer=issuer, key=key, ttl=ttl
+    )
 
 
 def send_json(
